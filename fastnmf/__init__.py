@@ -1,0 +1,16 @@
+"""fastnmf: fast non-negative matrix factorization.
+
+Parallel Numba kernels for dense, sparse (CSR) and masked data under a small
+functional API::
+
+    from fastnmf import nmf
+    result = nmf(V, r=10, loss="kullback-leibler")
+    result.W, result.H
+"""
+
+from ._api import nmf, transform
+from ._result import ConvergenceWarning, NMFResult
+
+__version__ = "0.1.0"
+
+__all__ = ["ConvergenceWarning", "NMFResult", "__version__", "nmf", "transform"]

@@ -1,0 +1,31 @@
+"""fastnmf's one epsilon policy.
+
+Multiplicative updates divide by products that can be zero, and raise them to
+negative powers. Everywhere in fastnmf, and only in the ways listed here:
+
+1. A product ``(WH)_ij`` that is divided by, or raised to a negative power, is
+   first clamped below at :data:`EPS` (the float32 machine epsilon, about
+   1.19e-7, the value scikit-learn uses). Only the update and the objective of
+   losses with beta < 2 are affected; beta = 2 uses ``WH`` as it is.
+2. A denominator of an update that is exactly zero is replaced by :data:`EPS`.
+   Its numerator is then zero too (the factor row it multiplies is zero), so
+   the entry stays where it is instead of becoming NaN.
+3. A factor entry that falls below the smallest normal number of its dtype
+   (``numpy.finfo(dtype).tiny``) is set to zero. Values that decay toward zero
+   would otherwise become subnormal numbers, which many CPUs handle 10 to 100
+   times slower, and make late iterations several times slower than early
+   ones. Such an entry is zero for every practical purpose; a zero entry stays
+   zero under multiplicative updates, exactly as it would once it underflowed.
+
+With finite, non-negative input these rules keep W and H finite and
+non-negative: no NaN and no Inf can come out of an update.
+"""
+
+import numpy as np
+
+EPS = float(np.finfo(np.float32).eps)
+
+
+def tiny(dtype):
+    """The flush-to-zero threshold of rule 3 for ``dtype``."""
+    return np.finfo(dtype).tiny

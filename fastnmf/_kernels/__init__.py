@@ -1,0 +1,16 @@
+"""Numba kernels. Only arrays and scalars go in: no SciPy objects, strings or
+None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
+
+from .csr import csr_observed_terms, csr_sampled_numerator, csr_sampled_product, csr_times_dense
+from .dense import dense_terms, power_rows
+from .update import multiplicative_update
+
+__all__ = [
+    "csr_observed_terms",
+    "csr_sampled_numerator",
+    "csr_sampled_product",
+    "csr_times_dense",
+    "dense_terms",
+    "multiplicative_update",
+    "power_rows",
+]

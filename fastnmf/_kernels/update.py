@@ -1,0 +1,37 @@
+"""The multiplicative update itself, shared by every loss and layout."""
+
+from numba import prange
+
+from .._jit import kernel
+
+
+@kernel
+def multiplicative_update(A, num, den, l1, l2, gamma, eps, tiny):
+    """A <- A * (num / (den + l1 + l2 A)) ** gamma, in place.
+
+    ``l1`` and ``l2`` hold one penalty weight per row of A (the same value in
+    every row unless the penalty scales with each row's observed entries).
+
+    ``den`` has A's shape, or one row that every row of A shares. A zero
+    denominator becomes ``eps`` and entries below ``tiny`` are flushed to zero
+    (the epsilon policy, :mod:`fastnmf._epsilon`). ``gamma`` is the
+    majorization-minimization exponent of the beta-divergence.
+    """
+    r = A.shape[1]
+    shared = den.shape[0] == 1
+    zero = eps - eps
+    one = eps / eps
+    for i in prange(A.shape[0]):
+        den_row = den[0] if shared else den[i]
+        for k in range(r):
+            a = A[i, k]
+            d = den_row[k] + l1[i] + l2[i] * a
+            if d == zero:
+                d = eps
+            ratio = num[i, k] / d
+            if gamma != one:
+                ratio = ratio**gamma
+            a = a * ratio
+            if a < tiny:
+                a = zero
+            A[i, k] = a

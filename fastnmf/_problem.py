@@ -1,0 +1,180 @@
+"""From a checked V, a mask and a beta to the layout that will compute the
+updates (:mod:`fastnmf._terms`), plus what initialization needs.
+
+The layouts:
+
+================  ==========================  ==========================
+V                 mask                         layout
+================  ==========================  ==========================
+dense             None                         DenseTerms
+dense             dense weights                DenseTerms (weighted)
+dense or sparse   sparse weights               ObservedTerms (mask's pattern)
+sparse            dense weights                ObservedTerms (mask's nonzeros)
+sparse            ``"observed"``               ObservedTerms (V's pattern)
+sparse            None                         SparseTerms (beta > 0)
+================  ==========================  ==========================
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._terms import CSRMatrix, DenseTerms, ObservedTerms, SparseTerms
+from ._validation import check_matrix
+
+
+@dataclass
+class Problem:
+    """What a solver needs: the layout, plus the data initialization sees."""
+
+    terms: object
+    shape: tuple
+    dtype: np.dtype
+    init_data: object  # dense array or sparse matrix, unobserved entries as zeros
+    mean: float  # mean of the observed entries
+    row_counts: np.ndarray  # observed entries per row
+    col_counts: np.ndarray  # observed entries per column
+
+
+def build_problem(V, beta, mask=None):
+    if isinstance(mask, str):
+        if mask != "observed":
+            raise ValueError(f'mask must be None, an array, a sparse matrix or "observed"; got {mask!r}.')
+        X, is_sparse = check_matrix(V, keep_zeros=True)
+        if not is_sparse:
+            raise ValueError(
+                'mask="observed" needs a sparse V (its stored entries are the observed ones); got a dense '
+                "array. For dense V pass a boolean mask, e.g. mask=~np.isnan(V)."
+            )
+        return _observed_problem(CSRMatrix.from_scipy(X), beta, "V")
+    if mask is None:
+        X, is_sparse = check_matrix(V)
+        _check_beta_zeros(X, is_sparse, beta)
+        if is_sparse:
+            terms = SparseTerms(CSRMatrix.from_scipy(X), beta) if beta > 0 else ObservedTerms(CSRMatrix.from_scipy(X), beta)
+            counts = np.diff(X.indptr)
+            mean = float(X.data.sum(dtype=np.float64)) / (X.shape[0] * X.shape[1])
+        else:
+            terms = DenseTerms(X, beta)
+            mean = float(X.mean(dtype=np.float64))
+        m, n = X.shape
+        return Problem(terms, X.shape, X.dtype, X, mean, np.full(m, n), np.full(n, m))
+    return _masked_problem(V, beta, mask)
+
+
+def _check_beta_zeros(X, is_sparse, beta):
+    if beta > 0:
+        return
+    has_zero = X.nnz < X.shape[0] * X.shape[1] if is_sparse else bool((X == 0).any())
+    if has_zero:
+        raise ValueError(
+            f"loss with beta={beta} <= 0 (e.g. 'itakura-saito') is undefined where V is zero, and V has "
+            "zeros. Add a small positive value to V, use a loss with beta > 0, or mask the zeros out."
+        )
+
+
+def _observed_problem(X, beta, name):
+    """ObservedTerms on a CSR pattern whose stored entries are the observed ones."""
+    weights = X.weights if X.weights.shape[0] else None
+    observed = X.data if weights is None else X.data[weights > 0]
+    if observed.size == 0:
+        raise ValueError(f"mask leaves nothing observed: {name} needs at least one observed entry.")
+    if beta <= 0 and (observed == 0).any():
+        raise ValueError(
+            f"loss with beta={beta} <= 0 is undefined where V is zero, and an observed entry of V is zero."
+        )
+    m, n = X.shape
+    shown = X.data if weights is None else np.where(weights > 0, X.data, 0)
+    init_data = sp.csr_array((shown, X.indices, X.indptr), shape=X.shape)
+    positive = slice(None) if weights is None else weights > 0
+    rows = np.repeat(np.arange(m), np.diff(X.indptr))[positive]
+    cols = X.indices[positive]
+    return Problem(
+        ObservedTerms(X, beta),
+        (m, n),
+        X.data.dtype,
+        init_data,
+        float(observed.mean(dtype=np.float64)),
+        np.bincount(rows, minlength=m),
+        np.bincount(cols, minlength=n),
+    )
+
+
+def _masked_problem(V, beta, mask):
+    is_sparse_mask = sp.issparse(mask)
+    X, is_sparse = check_matrix(V, allow_nan=not sp.issparse(V))
+    dtype = X.dtype
+    shape = X.shape
+    M = _check_mask(mask, shape, dtype)
+    if not is_sparse and not is_sparse_mask:
+        observed = M > 0
+        if not observed.any():
+            raise ValueError("mask leaves nothing observed: it must have at least one positive weight.")
+        values = X[observed]
+        if np.isnan(values).any():
+            raise ValueError("V holds NaN where mask is non-zero: mask out every NaN (e.g. mask=~np.isnan(V)).")
+        if beta <= 0 and (values == 0).any():
+            raise ValueError(f"loss with beta={beta} <= 0 is undefined where V is zero, and an observed entry is zero.")
+        init_data = np.where(observed, X, 0)
+        return Problem(
+            DenseTerms(X, beta, weights=M),
+            shape,
+            dtype,
+            init_data,
+            float(values.mean(dtype=np.float64)),
+            observed.sum(axis=1),
+            observed.sum(axis=0),
+        )
+    # Everything else fits only the mask's nonzero pattern, in O(nnz r).
+    pattern = sp.csr_array(M) if not is_sparse_mask else M
+    rows, cols = _pattern_coordinates(pattern)
+    weights = np.asarray(pattern.data, dtype=dtype)
+    values = np.asarray(X[rows, cols]).ravel().astype(dtype, copy=False)
+    if np.isnan(values).any():
+        raise ValueError("V holds NaN where mask is non-zero: mask out every NaN (e.g. mask=~np.isnan(V)).")
+    csr = CSRMatrix(pattern.indptr, pattern.indices, np.ascontiguousarray(values), shape, np.ascontiguousarray(weights))
+    return _observed_problem(csr, beta, "V")
+
+
+def _pattern_coordinates(pattern):
+    rows = np.repeat(np.arange(pattern.shape[0], dtype=pattern.indices.dtype), np.diff(pattern.indptr))
+    return rows, pattern.indices
+
+
+def _check_mask(mask, shape, dtype):
+    """The mask as non-negative finite weights of ``dtype``: a dense array, or
+    a canonical CSR copy whose stored entries are the positive weights."""
+    if sp.issparse(mask):
+        if mask.shape != shape:
+            raise ValueError(f"mask must have V's shape {shape}; got {mask.shape}.")
+        if mask.dtype.kind not in "biuf":
+            raise TypeError(f"mask must hold booleans or non-negative weights; got dtype {mask.dtype}.")
+        M = sp.csr_array(mask, dtype=dtype, copy=True)
+        M.sum_duplicates()
+        M.sort_indices()
+        _check_weights(M.data)
+        M.eliminate_zeros()
+        index_dtype = np.int32 if max(M.nnz, *shape) < np.iinfo(np.int32).max else np.int64
+        M.indices = M.indices.astype(index_dtype, copy=False)
+        M.indptr = M.indptr.astype(index_dtype, copy=False)
+        if M.nnz == 0:
+            raise ValueError("mask leaves nothing observed: it must have at least one positive weight.")
+        return M
+    M = np.asarray(mask)
+    if M.dtype.kind not in "biuf":
+        raise TypeError(f"mask must hold booleans or non-negative weights; got dtype {M.dtype}.")
+    if M.shape != shape:
+        raise ValueError(f"mask must have V's shape {shape}; got {M.shape}.")
+    M = np.ascontiguousarray(M, dtype=dtype)
+    _check_weights(M)
+    return M
+
+
+def _check_weights(weights):
+    if weights.size == 0:
+        return
+    if not np.isfinite(weights).all():
+        raise ValueError("mask weights must be finite; got NaN or infinite weights.")
+    if weights.min() < 0:
+        raise ValueError(f"mask weights must be non-negative; the smallest is {weights.min()!r}.")

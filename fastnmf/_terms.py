@@ -1,0 +1,236 @@
+"""The numerator, denominator and objective of the multiplicative updates, for
+each layout of the data.
+
+Every update has the form ``A <- A * (num / (den + penalty)) ** gamma``, where
+for the W update (A = W, B = H^T, X = V)
+
+    num = (M * X * (A B^T)^(beta - 2)) @ B,   den = (M * (A B^T)^(beta - 1)) @ B
+
+and the H update is the same with X = V^T, A = H^T and B = W (Lee & Seung
+2001; Fevotte & Idier 2011). M is the mask of observed entries (all ones when
+nothing is masked). Internally H is kept transposed (n x r) so that both
+updates are row updates.
+
+A layout class turns its data into these terms as cheaply as it can:
+
+- :class:`DenseTerms`: V is a NumPy array; BLAS does the O(m n r) products,
+  a Numba kernel the elementwise work between them.
+- :class:`SparseTerms`: V is CSR and its implicit zeros are zeros. A B^T is
+  evaluated only at V's nonzeros; the implicit zeros' share of the
+  denominator and the objective comes from r x r Gram matrices (beta = 2),
+  column sums (beta = 1) or, for other beta, a blocked pass that never holds
+  more than a block of rows.
+- :class:`ObservedTerms`: only the stored entries of a CSR matrix are
+  observed (the ratings case, or any sparse mask); everything is O(nnz r).
+
+Each class has ``w_terms(W, Ht, with_loss)`` -> ``(num, den, data_loss)``,
+``h_terms(W, Ht)`` -> ``(num, den)`` and ``data_loss(W, Ht)``. ``den`` may
+have a single row that every row shares. ``data_loss`` is the float64
+objective without penalties, or None when ``with_loss`` is false.
+"""
+
+import numpy as np
+
+from . import _kernels as K
+from ._chunks import balanced_row_chunks, uniform_row_chunks
+from ._epsilon import EPS
+
+# Rows per block of the blocked all-entries pass: about this many entries.
+BLOCK_ENTRIES = 1 << 20
+
+
+class _Base:
+    def __init__(self, shape, dtype, beta):
+        self.shape = shape
+        self.dtype = np.dtype(dtype)
+        self.beta = float(beta)
+        self.eps = self.dtype.type(EPS)
+        self.beta_typed = self.dtype.type(beta)
+
+    def data_loss(self, W, Ht):
+        return self.w_terms(W, Ht, with_loss=True)[2]
+
+
+class CSRMatrix:
+    """The raw arrays of a CSR matrix and its row chunks; with ``weights``
+    (one per stored entry) for observed-entry layouts."""
+
+    def __init__(self, indptr, indices, data, shape, weights=None):
+        self.indptr = indptr
+        self.indices = indices
+        self.data = data
+        self.shape = shape
+        self.weights = weights if weights is not None else np.empty(0, dtype=data.dtype)
+        self.bounds = balanced_row_chunks(indptr)
+
+    @classmethod
+    def from_scipy(cls, X, weights=None):
+        return cls(X.indptr, X.indices, X.data, X.shape, weights)
+
+    def transposed(self):
+        """The same entries in CSR form of the transpose (a copy, made once
+        per fit). Weights follow their entries."""
+        import scipy.sparse as sp
+
+        m, n = self.shape
+        nnz = len(self.data)
+        order_dtype = np.int64 if nnz >= np.iinfo(np.int32).max else np.int32
+        # Transpose the positions 0..nnz-1, then gather data and weights.
+        positions = sp.csr_array((np.arange(nnz, dtype=order_dtype), self.indices, self.indptr), shape=(m, n))
+        t = positions.T.tocsr()
+        t.sort_indices()
+        order = t.data
+        weights = self.weights[order] if self.weights.shape[0] else None
+        indptr = t.indptr.astype(self.indptr.dtype, copy=False)
+        indices = t.indices.astype(self.indices.dtype, copy=False)
+        return CSRMatrix(indptr, indices, self.data[order], (n, m), weights)
+
+    def loss_parts(self):
+        return np.zeros(len(self.bounds) - 1, dtype=np.float64)
+
+
+def _penalty_free_gram_loss(sum_sq_v, W, Ht, num):
+    """0.5 ||V - W H||^2 from ||V||^2, <W, V H^T> and the Gram matrices: the
+    Frobenius objective in O((m + n) r^2) once V H^T is known."""
+    W64 = W.astype(np.float64, copy=False)
+    H64 = Ht.astype(np.float64, copy=False)
+    cross = float(np.einsum("ik,ik->", W64, num.astype(np.float64, copy=False)))
+    wh_sq = float(np.einsum("kl,kl->", W64.T @ W64, H64.T @ H64))
+    return max(0.5 * sum_sq_v - cross + 0.5 * wh_sq, 0.0)
+
+
+class DenseTerms(_Base):
+    """Dense V, optionally with dense weights (0 = not observed)."""
+
+    def __init__(self, V, beta, weights=None):
+        super().__init__(V.shape, V.dtype, beta)
+        self.V = V
+        self.weights = weights if weights is not None else np.empty((0, 0), dtype=V.dtype)
+        self.masked = weights is not None
+        self.bounds = uniform_row_chunks(*V.shape)
+        self.gram_path = self.beta == 2.0 and not self.masked
+        self.with_den = self.masked or self.beta != 1.0
+        if self.gram_path:
+            self.sum_sq_v = float(np.einsum("ij,ij->", V, V, dtype=np.float64))
+            self.buffer = self.den_buffer = None
+        else:
+            self.buffer = np.empty(V.shape, dtype=V.dtype)
+            self.den_buffer = np.empty(V.shape if self.with_den else (0, 0), dtype=V.dtype)
+
+    def _elementwise(self, W, Ht, with_loss):
+        np.matmul(W, Ht.T, out=self.buffer)
+        parts = np.zeros(len(self.bounds) - 1)
+        K.dense_terms(
+            self.V, self.weights, self.beta_typed, self.eps, self.bounds,
+            self.buffer, self.den_buffer, parts, with_loss, self.with_den,
+        )  # fmt: skip
+        return float(parts.sum()) if with_loss else None
+
+    def w_terms(self, W, Ht, with_loss):
+        if self.gram_path:
+            num = self.V @ Ht
+            den = W @ (Ht.T @ Ht)
+            loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, num) if with_loss else None
+            return num, den, loss
+        loss = self._elementwise(W, Ht, with_loss)
+        num = self.buffer @ Ht
+        den = self.den_buffer @ Ht if self.with_den else Ht.sum(axis=0, keepdims=True)
+        return num, den, loss
+
+    def h_terms(self, W, Ht):
+        if self.gram_path:
+            return self.V.T @ W, Ht @ (W.T @ W)
+        self._elementwise(W, Ht, with_loss=False)
+        num = self.buffer.T @ W
+        den = self.den_buffer.T @ W if self.with_den else W.sum(axis=0, keepdims=True)
+        return num, den
+
+
+class SparseTerms(_Base):
+    """CSR V whose implicit zeros are zeros (beta > 0)."""
+
+    def __init__(self, X, beta):
+        super().__init__(X.shape, X.data.dtype, beta)
+        if self.beta <= 0:
+            raise ValueError("SparseTerms needs beta > 0; use ObservedTerms")
+        self.X = X
+        self.Xt = X.transposed()
+        if self.beta == 2.0:
+            self.sum_sq_v = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
+
+    def _terms(self, X, A, B, with_loss):
+        num = np.empty(A.shape, dtype=self.dtype)
+        parts = X.loss_parts()
+        if self.beta == 2.0:
+            K.csr_times_dense(X.indptr, X.indices, X.data, B, X.bounds, num)
+            den = A @ (B.T @ B)
+            loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
+            return num, den, loss
+        K.csr_sampled_numerator(
+            X.indptr, X.indices, X.data, A, B, self.beta_typed, self.eps, X.bounds, num, parts, with_loss
+        )
+        if self.beta == 1.0:
+            den = B.sum(axis=0, keepdims=True)
+            zero_part = float(A.sum(axis=0, dtype=np.float64) @ B.sum(axis=0, dtype=np.float64))
+        else:
+            den, power_sum = all_entries_power_product(A, B, self.beta_typed, self.eps, with_loss)
+            zero_part = power_sum / self.beta
+        loss = float(parts.sum()) + zero_part if with_loss else None
+        return num, den, loss
+
+    def w_terms(self, W, Ht, with_loss):
+        return self._terms(self.X, W, Ht, with_loss)
+
+    def h_terms(self, W, Ht):
+        return self._terms(self.Xt, Ht, W, with_loss=False)[:2]
+
+
+class ObservedTerms(_Base):
+    """Only the stored entries of a CSR matrix are observed, each with a
+    weight (or weight one). Everything costs O(nnz r)."""
+
+    def __init__(self, X, beta):
+        super().__init__(X.shape, X.data.dtype, beta)
+        self.X = X
+        self.Xt = X.transposed()
+
+    def _terms(self, X, A, B, with_loss):
+        num = np.empty(A.shape, dtype=self.dtype)
+        den = np.empty(A.shape, dtype=self.dtype)
+        parts = X.loss_parts()
+        K.csr_observed_terms(
+            X.indptr, X.indices, X.data, X.weights, A, B, self.beta_typed, self.eps,
+            X.bounds, num, den, parts, with_loss,
+        )  # fmt: skip
+        return num, den, (float(parts.sum()) if with_loss else None)
+
+    def w_terms(self, W, Ht, with_loss):
+        return self._terms(self.X, W, Ht, with_loss)
+
+    def h_terms(self, W, Ht):
+        return self._terms(self.Xt, Ht, W, with_loss=False)[:2]
+
+
+def all_entries_power_product(A, B, beta, eps, with_loss):
+    """den = max(A B^T, eps)^(beta - 1) @ B and sum((A B^T)^beta), over all
+    m x n entries, computed in blocks of rows so that no m x n array exists.
+
+    This is the share of the implicit zeros of a sparse V in the update for a
+    beta other than 1 and 2: it costs O(m n r) time but only a block of memory.
+    """
+    m, n = A.shape[0], B.shape[0]
+    den = np.empty(A.shape, dtype=A.dtype)
+    rows = max(1, min(m, BLOCK_ENTRIES // max(n, 1)))
+    block = np.empty((rows, n), dtype=A.dtype)
+    total = 0.0
+    for start in range(0, m, rows):
+        stop = min(m, start + rows)
+        P = block[: stop - start]
+        np.matmul(A[start:stop], B.T, out=P)
+        bounds = uniform_row_chunks(*P.shape)
+        parts = np.zeros(len(bounds) - 1)
+        K.power_rows(P, beta, eps, bounds, parts, with_loss)
+        if with_loss:
+            total += float(parts.sum())
+        np.matmul(P, B, out=den[start:stop])
+    return den, total

@@ -1,0 +1,194 @@
+"""Input checks: anything a user passes becomes C-contiguous float32/float64
+arrays or a sorted, summed CSR copy, or a ValueError/TypeError that says which
+argument, what was expected and what came.
+
+The caller's objects are never modified: whatever a later step writes to is a
+copy made here.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._init import INIT_NAMES
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def working_dtype(dtype, name):
+    """float32 and float64 are kept; other real dtypes (integers, booleans,
+    float16) become float64, as in scikit-learn."""
+    dtype = np.dtype(dtype)
+    if dtype in FLOAT_DTYPES:
+        return dtype
+    if dtype.kind in "biuf":
+        return np.dtype(np.float64)
+    raise TypeError(f"{name} must hold real numbers; got an array of dtype {dtype}.")
+
+
+def check_matrix(V, name="V", allow_nan=False, keep_zeros=False):
+    """``V`` as a C-contiguous float array or a canonical CSR copy.
+
+    Returns ``(V, is_sparse)``. Sparse input in any SciPy format becomes a
+    CSR array with summed duplicates and sorted indices, made from a copy;
+    explicit zeros are dropped unless ``keep_zeros`` (with
+    ``mask="observed"`` a stored zero is an observed zero). With
+    ``allow_nan`` dense V may hold NaN; the mask check decides where.
+    """
+    if sp.issparse(V):
+        if V.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D matrix; got a sparse array of shape {V.shape}.")
+        dtype = working_dtype(V.dtype, name)
+        X = sp.csr_array(V, dtype=dtype, copy=True)
+        X.sum_duplicates()
+        X.sort_indices()
+        if not keep_zeros:
+            X.eliminate_zeros()
+        _check_shape(X.shape, name)
+        _check_values(X.data, name, allow_nan=False)
+        index_dtype = np.int32 if max(X.nnz, *X.shape) < np.iinfo(np.int32).max else np.int64
+        X.indices = X.indices.astype(index_dtype, copy=False)
+        X.indptr = X.indptr.astype(index_dtype, copy=False)
+        return X, True
+    if isinstance(V, (str, bytes, dict, set)) or V is None:
+        raise TypeError(f"{name} must be a NumPy array or a SciPy sparse matrix; got {type(V).__name__}.")
+    try:
+        array = np.asarray(V)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a NumPy array or a SciPy sparse matrix; could not convert it: {error}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (m x n); got an array of shape {array.shape}.")
+    dtype = working_dtype(array.dtype, name)
+    _check_shape(array.shape, name)
+    array = np.ascontiguousarray(array, dtype=dtype)
+    _check_values(array, name, allow_nan=allow_nan)
+    return array, False
+
+
+def _check_shape(shape, name):
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name} must have at least one row and one column; got shape {shape}.")
+
+
+def _check_values(values, name, allow_nan):
+    if values.size == 0:
+        return
+    if allow_nan:
+        if np.isinf(values).any():
+            raise ValueError(f"{name} must be finite; it holds infinite values.")
+        finite = values[~np.isnan(values)]
+    else:
+        if not np.isfinite(values).all():
+            kind = "NaN" if np.isnan(values).any() else "infinite"
+            raise ValueError(
+                f"{name} must be finite; it holds {kind} values. To leave entries out of the fit, "
+                "pass mask= (e.g. mask=~np.isnan(V))."
+            )
+        finite = values
+    if finite.size and finite.min() < 0:
+        raise ValueError(f"{name} must be non-negative; its smallest entry is {finite.min()!r}.")
+
+
+def check_rank(r):
+    if isinstance(r, bool) or not isinstance(r, numbers.Integral):
+        raise TypeError(f"r must be a positive integer; got {r!r} of type {type(r).__name__}.")
+    if r < 1:
+        raise ValueError(f"r must be a positive integer; got {r}.")
+    return int(r)
+
+
+def check_count(value, name):
+    """A non-negative integer (e.g. ``max_iter``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer; got {value!r} of type {type(value).__name__}.")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {value}.")
+    return int(value)
+
+
+def check_nonnegative_real(value, name):
+    """A finite real >= 0 (e.g. ``tol``, ``alpha_W``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a non-negative real number; got {value!r} of type {type(value).__name__}.")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite non-negative real number; got {value}.")
+    return value
+
+
+def check_l1_ratio(l1_ratio):
+    value = check_nonnegative_real(l1_ratio, "l1_ratio")
+    if value > 1:
+        raise ValueError(f"l1_ratio must be between 0 and 1; got {value}.")
+    return value
+
+
+def check_random_state(random_state):
+    """A NumPy Generator from None, an int, a Generator or a RandomState."""
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(random_state, bool):
+            raise TypeError("random_state must be None, an int or a numpy.random.Generator; got a bool.")
+        if isinstance(random_state, numbers.Integral) and random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int; got {random_state}.")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    raise TypeError(
+        f"random_state must be None, an int or a numpy.random.Generator; got {type(random_state).__name__}."
+    )
+
+
+def check_init(init, r, shape, dtype):
+    """``init`` as a name, or the user's ``(W0, H0)`` checked and copied as
+    ``(W, Ht)`` in the working dtype."""
+    if init is None or isinstance(init, str):
+        if init is not None and init not in INIT_NAMES:
+            raise ValueError(f"init must be one of {list(INIT_NAMES)}, None or a (W0, H0) pair; got {init!r}.")
+        return init
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise TypeError(f"init must be a string, None or a (W0, H0) pair of arrays; got {type(init).__name__}.")
+    m, n = shape
+    W0 = _check_factor(init[0], "W0", (m, r), dtype)
+    H0 = _check_factor(init[1], "H0", (r, n), dtype)
+    return W0, np.ascontiguousarray(H0.T)
+
+
+def _check_factor(F, name, shape, dtype):
+    if sp.issparse(F):
+        raise TypeError(f"{name} must be a dense NumPy array; got a sparse matrix.")
+    F = np.asarray(F)
+    if F.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} (from V's shape and r); got {F.shape}.")
+    if F.dtype != dtype:
+        raise TypeError(
+            f"{name} must have V's working dtype {dtype}; got {F.dtype}. Cast it with .astype(np.{dtype})."
+        )
+    if not np.isfinite(F).all():
+        raise ValueError(f"{name} must be finite; it holds NaN or infinite values.")
+    if F.size and F.min() < 0:
+        raise ValueError(f"{name} must be non-negative; its smallest entry is {F.min()!r}.")
+    return np.array(F, dtype=dtype, order="C", copy=True)
+
+
+def check_n_threads(n_threads):
+    import numba
+
+    available = numba.config.NUMBA_NUM_THREADS
+    if n_threads is None:
+        return available
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
+        raise TypeError(f"n_threads must be None or a positive integer; got {type(n_threads).__name__}.")
+    if not 1 <= n_threads <= available:
+        raise ValueError(
+            f"n_threads must be between 1 and {available} (numba.config.NUMBA_NUM_THREADS); got {n_threads}."
+        )
+    return int(n_threads)
+
+
+def check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None; got {type(callback).__name__}.")
+    return callback
