@@ -1,74 +1,31 @@
-"""The multiplicative-update solver loop, for every layout and loss.
-
-Stopping rule (scikit-learn's for its MU solver): every
-:data:`CHECK_EVERY` iterations, with E_t = sqrt(2 * objective after t
-iterations), stop when (E_{t-10} - E_t) / E_0 < tol. ``tol=0`` runs exactly
-``max_iter`` iterations; ``max_iter=0`` returns the initial factors.
-"""
-
-import time
-
-import numpy as np
+"""Multiplicative updates (Lee & Seung 2001; Fevotte & Idier 2011), for
+every layout and loss."""
 
 from . import _kernels as K
 from ._epsilon import EPS, tiny
 from ._losses import mm_exponent
 
-CHECK_EVERY = 10
 
+class MultiplicativeSteps:
+    """W <- W * (num / (den + l1 + l2 W)) ** gamma, then the same for H."""
 
-def penalty(A, l1, l2):
-    """sum_i l1_i ||A_i||_1 + 0.5 l2_i ||A_i||^2 over the rows A_i of A."""
-    if not (l1.any() or l2.any()):
-        return 0.0
-    A64 = A.astype(np.float64, copy=False)
-    return float(l1 @ A64.sum(axis=1) + 0.5 * (l2 @ np.einsum("ik,ik->i", A64, A64)))
+    def __init__(self, terms, penalties, dtype, update_H=True):
+        self.terms = terms
+        self.penalties = penalties
+        self.update_H = update_H
+        self.gamma = dtype.type(mm_exponent(terms.beta))
+        self.eps = dtype.type(EPS)
+        self.flush = dtype.type(tiny(dtype))
+        self._w_terms = None
 
+    def prepare(self, W, Ht):
+        num, den, data_loss = self.terms.w_terms(W, Ht, with_loss=True)
+        self._w_terms = num, den
+        return data_loss
 
-def read_only(A):
-    view = A.view()
-    view.flags.writeable = False
-    return view
-
-
-def run_mu(terms, W, Ht, penalties, *, max_iter, tol, update_H=True, callback=None, verbose=False):
-    """Run multiplicative updates on W and Ht in place.
-
-    ``penalties`` is ``(l1_W, l2_W, l1_H, l2_H)``, arrays of one weight per
-    row of W and of Ht. Returns ``(n_iter, converged, history, data_loss)``:
-    history[t] is the objective after t iterations.
-    """
-    dtype = W.dtype
-    gamma = dtype.type(mm_exponent(terms.beta))
-    eps = dtype.type(EPS)
-    flush = dtype.type(tiny(dtype))
-    l1_W, l2_W, l1_H, l2_H = penalties
-    history = []
-    converged = False
-    started = time.perf_counter()
-    iteration = 0
-    while True:
-        num, den, data_loss = terms.w_terms(W, Ht, with_loss=True)
-        loss = data_loss + penalty(W, l1_W, l2_W) + (penalty(Ht, l1_H, l2_H) if update_H else 0.0)
-        history.append(loss)
-        if verbose and iteration % CHECK_EVERY == 0:
-            print(f"iteration {iteration:5d}  loss {loss:.6e}  time {time.perf_counter() - started:.3f}s")
-        if iteration > 0 and callback is not None:
-            if callback(iteration, read_only(W), read_only(Ht.T), loss):
-                break
-        if history[0] == 0.0 and iteration == 0 and max_iter > 0:
-            converged = True  # nothing left to decrease
-            break
-        if iteration > 0 and iteration % CHECK_EVERY == 0 and tol > 0:
-            drop = np.sqrt(2 * history[-1 - CHECK_EVERY]) - np.sqrt(2 * loss)
-            if drop / np.sqrt(2 * history[0]) < tol:
-                converged = True
-                break
-        if iteration == max_iter:
-            break
-        K.multiplicative_update(W, num, den, l1_W, l2_W, gamma, eps, flush)
-        if update_H:
-            num, den = terms.h_terms(W, Ht)
-            K.multiplicative_update(Ht, num, den, l1_H, l2_H, gamma, eps, flush)
-        iteration += 1
-    return iteration, converged, np.asarray(history), data_loss
+    def update(self, W, Ht):
+        l1_W, l2_W, l1_H, l2_H = self.penalties
+        K.multiplicative_update(W, *self._w_terms, l1_W, l2_W, self.gamma, self.eps, self.flush)
+        if self.update_H:
+            num, den = self.terms.h_terms(W, Ht)
+            K.multiplicative_update(Ht, num, den, l1_H, l2_H, self.gamma, self.eps, self.flush)

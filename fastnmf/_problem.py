@@ -36,6 +36,12 @@ class Problem:
     row_counts: np.ndarray  # observed entries per row
     col_counts: np.ndarray  # observed entries per column
 
+    @property
+    def nnz(self):
+        """Entries the products touch: stored entries, or m * n when dense."""
+        X = getattr(self.terms, "X", None)
+        return len(X.data) if X is not None else self.shape[0] * self.shape[1]
+
 
 def build_problem(V, beta, mask=None):
     if isinstance(mask, str):

@@ -146,6 +146,16 @@ class DenseTerms(_Base):
         return num, den
 
 
+    # Products for HALS (unmasked Frobenius only): P = X B and G = B^T B.
+    def w_products(self, W, Ht, with_loss):
+        P = self.V @ Ht
+        loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
+        return P, Ht.T @ Ht, loss
+
+    def h_products(self, W, Ht):
+        return self.V.T @ W, W.T @ W
+
+
 class SparseTerms(_Base):
     """CSR V whose implicit zeros are zeros (beta > 0)."""
 
@@ -158,14 +168,20 @@ class SparseTerms(_Base):
         if self.beta == 2.0:
             self.sum_sq_v = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
 
+    def _product(self, X, B):
+        """X @ B for X = V or V^T."""
+        out = np.empty((X.shape[0], B.shape[1]), dtype=self.dtype)
+        K.csr_times_dense(X.indptr, X.indices, X.data, B, X.bounds, out)
+        return out
+
     def _terms(self, X, A, B, with_loss):
-        num = np.empty(A.shape, dtype=self.dtype)
-        parts = X.loss_parts()
         if self.beta == 2.0:
-            K.csr_times_dense(X.indptr, X.indices, X.data, B, X.bounds, num)
+            num = self._product(X, B)
             den = A @ (B.T @ B)
             loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
             return num, den, loss
+        num = np.empty(A.shape, dtype=self.dtype)
+        parts = X.loss_parts()
         K.csr_sampled_numerator(
             X.indptr, X.indices, X.data, A, B, self.beta_typed, self.eps, X.bounds, num, parts, with_loss
         )
@@ -183,6 +199,15 @@ class SparseTerms(_Base):
 
     def h_terms(self, W, Ht):
         return self._terms(self.Xt, Ht, W, with_loss=False)[:2]
+
+    # Products for HALS (beta = 2 only): P = X B and G = B^T B.
+    def w_products(self, W, Ht, with_loss):
+        P = self._product(self.X, Ht)
+        loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
+        return P, Ht.T @ Ht, loss
+
+    def h_products(self, W, Ht):
+        return self._product(self.Xt, W), W.T @ W
 
 
 class ObservedTerms(_Base):

@@ -3,6 +3,7 @@ None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_sampled_product, csr_times_dense
 from .dense import dense_terms, power_rows
+from .hals import hals_rows
 from .update import multiplicative_update
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "csr_sampled_product",
     "csr_times_dense",
     "dense_terms",
+    "hals_rows",
     "multiplicative_update",
     "power_rows",
 ]
