@@ -144,7 +144,10 @@ def nmf(
         is the same whatever the number of threads.
     callback : callable or None
         ``callback(iteration, W, H, loss)`` after each iteration, with
-        read-only views of the factors; returning True stops the fit.
+        read-only views of the factors and the objective; returning True
+        stops the fit. With a callback the objective is evaluated every
+        iteration, which costs a logarithm per stored entry for the
+        Kullback-Leibler and Itakura-Saito losses.
     verbose : bool
         Print the objective every 10 iterations.
 
@@ -152,7 +155,11 @@ def nmf(
     -------
     NMFResult
         With ``W``, ``H``, ``n_iter``, ``converged``, ``loss`` (final
-        objective), ``loss_history`` and ``data_loss``.
+        objective), ``loss_history`` (the objective before the first
+        iteration, every 10 iterations, after the last one, and after every
+        iteration when there is a callback), ``loss_iterations`` (after how
+        many iterations each value of ``loss_history`` was taken) and
+        ``data_loss``.
 
     References
     ----------
@@ -212,7 +219,7 @@ def nmf(
     )
     steps = _steps(solver, problem, penalties, r)
     with numba_threads(threads_for(problem.nnz * r, n_threads)):
-        n_iter, converged, history, data_loss = run(
+        n_iter, converged, history, history_iterations, data_loss = run(
             steps, W, Ht, penalties, max_iter=max_iter, tol=tol, callback=callback, verbose=verbose
         )
     if not converged and n_iter == max_iter and max_iter > 0 and tol > 0:
@@ -229,6 +236,7 @@ def nmf(
         converged=converged,
         loss=float(history[-1]),
         loss_history=history,
+        loss_iterations=history_iterations,
         data_loss=float(data_loss),
         beta=beta,
     )

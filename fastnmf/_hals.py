@@ -41,8 +41,8 @@ class HALSSteps:
         self.accelerate = accelerate
         self._w_products = None
 
-    def prepare(self, W, Ht):
-        P, G, data_loss = self.terms.w_products(W, Ht, with_loss=True)
+    def prepare(self, W, Ht, with_loss):
+        P, G, data_loss = self.terms.w_products(W, Ht, with_loss)
         self._w_products = P, G
         return data_loss
 

@@ -18,8 +18,8 @@ class MultiplicativeSteps:
         self.flush = dtype.type(tiny(dtype))
         self._w_terms = None
 
-    def prepare(self, W, Ht):
-        num, den, data_loss = self.terms.w_terms(W, Ht, with_loss=True)
+    def prepare(self, W, Ht, with_loss):
+        num, den, data_loss = self.terms.w_terms(W, Ht, with_loss)
         self._w_terms = num, den
         return data_loss
 

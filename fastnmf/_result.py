@@ -26,8 +26,11 @@ class NMFResult:
     loss : float
         The final objective: the beta-divergence (weighted by the mask if
         any) plus the regularization penalties.
-    loss_history : ndarray of shape (n_iter + 1,)
-        The objective before the first iteration and after each iteration.
+    loss_history : ndarray
+        The objective before the first iteration, every 10 iterations, after
+        the last one, and after every iteration when the fit had a callback.
+    loss_iterations : ndarray of int
+        After how many iterations each value of ``loss_history`` was taken.
     data_loss : float
         The final beta-divergence alone, without the penalties.
     beta : float
@@ -40,6 +43,7 @@ class NMFResult:
     converged: bool
     loss: float
     loss_history: np.ndarray = field(repr=False)
+    loss_iterations: np.ndarray = field(repr=False, default=None)
     data_loss: float = 0.0
     beta: float = 2.0
 

@@ -39,18 +39,7 @@ def check_matrix(V, name="V", allow_nan=False, keep_zeros=False):
     if sp.issparse(V):
         if V.ndim != 2:
             raise ValueError(f"{name} must be a 2-D matrix; got a sparse array of shape {V.shape}.")
-        dtype = working_dtype(V.dtype, name)
-        X = sp.csr_array(V, dtype=dtype, copy=True)
-        X.sum_duplicates()
-        X.sort_indices()
-        if not keep_zeros:
-            X.eliminate_zeros()
-        _check_shape(X.shape, name)
-        _check_values(X.data, name, allow_nan=False)
-        index_dtype = np.int32 if max(X.nnz, *X.shape) < np.iinfo(np.int32).max else np.int64
-        X.indices = X.indices.astype(index_dtype, copy=False)
-        X.indptr = X.indptr.astype(index_dtype, copy=False)
-        return X, True
+        return _canonical_csr(V, name, keep_zeros), True
     if isinstance(V, (str, bytes, dict, set)) or V is None:
         raise TypeError(f"{name} must be a NumPy array or a SciPy sparse matrix; got {type(V).__name__}.")
     try:
@@ -64,6 +53,36 @@ def check_matrix(V, name="V", allow_nan=False, keep_zeros=False):
     array = np.ascontiguousarray(array, dtype=dtype)
     _check_values(array, name, allow_nan=allow_nan)
     return array, False
+
+
+def _canonical_csr(V, name, keep_zeros):
+    """A CSR array with V's entries, duplicates summed, indices sorted and
+    (unless ``keep_zeros``) no stored zeros, with int32 indices where they
+    fit. A CSR input already in that form is used without copying its data
+    (nothing in fastnmf writes to it); anything else is converted from a
+    copy, so the caller's object is never changed."""
+    dtype = working_dtype(V.dtype, name)
+    _check_shape(V.shape, name)
+    reusable = (
+        V.format == "csr"
+        and V.dtype == dtype
+        and V.has_canonical_format
+        and (keep_zeros or not (V.data == 0).any())
+    )
+    if reusable:
+        data, indices, indptr = V.data, V.indices, V.indptr
+    else:
+        X = sp.csr_array(V, dtype=dtype, copy=True)
+        X.sum_duplicates()
+        X.sort_indices()
+        if not keep_zeros:
+            X.eliminate_zeros()
+        data, indices, indptr = X.data, X.indices, X.indptr
+    _check_values(data, name, allow_nan=False)
+    index_dtype = np.int32 if max(len(data), *V.shape) < np.iinfo(np.int32).max else np.int64
+    indices = indices.astype(index_dtype, copy=False)
+    indptr = indptr.astype(index_dtype, copy=False)
+    return sp.csr_array((data, indices, indptr), shape=V.shape, copy=False)
 
 
 def _check_shape(shape, name):
