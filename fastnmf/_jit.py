@@ -16,9 +16,26 @@ the whole package:
   every denominator is guarded.
 - ``nogil=True``: kernels release the GIL, so several fits can run from Python
   threads (or Dask's threaded scheduler).
+
+The threading layer is Numba's default (TBB if installed, else OpenMP, else
+workqueue), with one setting: OpenMP threads wait *passively*
+(``OMP_WAIT_POLICY=PASSIVE``, unless the environment already sets it). With
+OpenMP's default active waiting, threads that finished their share spin for
+a while at every barrier, and on a machine whose cores are busy with other
+work they take turns with the very threads they wait for: measured here, a
+2-thread KL fit ran 2 to 3 times *slower* than a 1-thread fit on a loaded
+2-core machine, and at or below the 1-thread time with passive waiting (see
+docs/performance.md). The workqueue layer does not degrade either, but it
+aborts the process when two Python threads launch parallel kernels at once,
+which Dask's threaded scheduler does. The setting only takes effect if
+fastnmf is imported before the first parallel Numba call of the process.
 """
 
-from numba import njit
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from numba import njit  # noqa: E402
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
