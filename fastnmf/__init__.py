@@ -14,3 +14,13 @@ from ._result import ConvergenceWarning, NMFResult
 __version__ = "0.1.0"
 
 __all__ = ["ConvergenceWarning", "NMFResult", "__version__", "nmf", "transform"]
+
+
+def __getattr__(name):
+    # fastnmf.NMF, the scikit-learn estimator, is imported on first use so that
+    # `import fastnmf` does not import scikit-learn (an optional extra).
+    if name == "NMF":
+        from .estimator import NMF
+
+        return NMF
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

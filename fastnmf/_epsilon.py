@@ -3,10 +3,13 @@
 Multiplicative updates divide by products that can be zero, and raise them to
 negative powers. Everywhere in fastnmf, and only in the ways listed here:
 
-1. A product ``(WH)_ij`` that is divided by, or raised to a negative power, is
-   first clamped below at :data:`EPS` (the float32 machine epsilon, about
-   1.19e-7, the value scikit-learn uses). Only the update and the objective of
-   losses with beta < 2 are affected; beta = 2 uses ``WH`` as it is.
+1. For losses with beta < 2, a product ``(WH)_ij`` is clamped below at
+   :data:`EPS` (the float32 machine epsilon, about 1.19e-7, the value
+   scikit-learn uses) where it enters an update (divided by, or raised to a
+   power below one) and where it enters the objective at an entry with
+   V_ij > 0. Where V_ij = 0 the objective uses the product as it is
+   (d(0 | y) = y^beta / beta is finite at y = 0), so an exact fit has
+   objective exactly 0. Losses with beta >= 2 never clamp.
 2. A denominator of an update that is exactly zero is replaced by :data:`EPS`.
    Its numerator is then zero too (the factor row it multiplies is zero), so
    the entry stays where it is instead of becoming NaN.

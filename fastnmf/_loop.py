@@ -59,6 +59,11 @@ def run(steps, W, Ht, penalties, *, max_iter, tol, update_H=True, callback=None,
         data_loss = steps.prepare(W, Ht, with_loss)
         if with_loss:
             loss = data_loss + penalty(W, l1_W, l2_W) + (penalty(Ht, l1_H, l2_H) if update_H else 0.0)
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"the objective became {loss} after {iteration} iterations: the data's scale overflows "
+                    "the working dtype. Rescale V (e.g. V / V.max()) or use float64."
+                )
             history.append(loss)
             iterations.append(iteration)
             evaluated[iteration] = loss

@@ -51,7 +51,7 @@ def check_matrix(V, name="V", allow_nan=False, keep_zeros=False):
     dtype = working_dtype(array.dtype, name)
     _check_shape(array.shape, name)
     array = np.ascontiguousarray(array, dtype=dtype)
-    _check_values(array, name, allow_nan=allow_nan)
+    _check_values(array, name, allow_nan=allow_nan, shape=array.shape)
     return array, False
 
 
@@ -78,7 +78,7 @@ def _canonical_csr(V, name, keep_zeros):
         if not keep_zeros:
             X.eliminate_zeros()
         data, indices, indptr = X.data, X.indices, X.indptr
-    _check_values(data, name, allow_nan=False)
+    _check_values(data, name, allow_nan=False, shape=V.shape)
     index_dtype = np.int32 if max(len(data), *V.shape) < np.iinfo(np.int32).max else np.int64
     indices = indices.astype(index_dtype, copy=False)
     indptr = indptr.astype(index_dtype, copy=False)
@@ -90,7 +90,7 @@ def _check_shape(shape, name):
         raise ValueError(f"{name} must have at least one row and one column; got shape {shape}.")
 
 
-def _check_values(values, name, allow_nan):
+def _check_values(values, name, allow_nan, shape):
     if values.size == 0:
         return
     if allow_nan:
@@ -107,6 +107,17 @@ def _check_values(values, name, allow_nan):
         finite = values
     if finite.size and finite.min() < 0:
         raise ValueError(f"{name} must be non-negative; its smallest entry is {finite.min()!r}.")
+    if finite.size and finite.max() > largest_safe_value(values.dtype, shape):
+        raise ValueError(
+            f"{name}'s largest entry {finite.max():.3g} is too large for {values.dtype} arithmetic: products "
+            f"and squares of it would overflow. Rescale {name}, e.g. {name} / {name}.max()."
+        )
+
+
+def largest_safe_value(dtype, shape):
+    """Entries above this could overflow the squares and sums of products
+    that an update or the objective forms (sqrt(max) / max(m, n))."""
+    return np.sqrt(np.finfo(dtype).max) / max(shape)
 
 
 def check_rank(r):
@@ -114,6 +125,8 @@ def check_rank(r):
         raise TypeError(f"r must be a positive integer; got {r!r} of type {type(r).__name__}.")
     if r < 1:
         raise ValueError(f"r must be a positive integer; got {r}.")
+    if r > np.iinfo(np.intp).max:
+        raise ValueError(f"r must be a positive integer no larger than {np.iinfo(np.intp).max}; got {r}.")
     return int(r)
 
 

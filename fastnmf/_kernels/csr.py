@@ -16,7 +16,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from .elementwise import divergence, divergence_above_zero, power
+from .elementwise import clamp, divergence, divergence_above_zero, power
 
 
 @kernel
@@ -38,7 +38,7 @@ def csr_times_dense(indptr, indices, data, B, bounds, out):
 def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss):
     """out = (X * (A B^T)^(beta - 2)) @ B, with A B^T evaluated only at X's
     stored entries (a sampled dense-dense product fused with the sparse-dense
-    product). ``(A B^T)_ij`` is clamped at ``eps``.
+    product). ``(A B^T)_ij`` is clamped at ``eps`` for beta < 2.
 
     With ``with_loss``, ``loss_parts[c]`` receives the sum over the chunk's
     stored entries of d(x | ab) - d(0 | ab); the rest of the objective,
@@ -59,7 +59,7 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
                 ab = zero
                 for k in range(r):
                     ab += A[i, k] * B[j, k]
-                coef = v * power(max(ab, eps), expo, one)
+                coef = v * power(clamp(ab, beta, eps), expo, one)
                 for k in range(r):
                     out[i, k] += coef * B[j, k]
                 if with_loss:
@@ -103,7 +103,7 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, 
                     num_coef = w * v
                     den_coef = w * ab
                 else:
-                    x = max(ab, eps)
+                    x = clamp(ab, beta, eps)
                     num_coef = w * v * power(x, num_expo, one)
                     den_coef = w * power(x, den_expo, one)
                 for k in range(r):

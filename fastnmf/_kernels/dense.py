@@ -8,7 +8,7 @@ V, in place, with the work split into fixed row chunks.
 from numba import prange
 
 from .._jit import kernel
-from .elementwise import divergence, power
+from .elementwise import clamp, divergence, power
 
 
 @kernel
@@ -21,7 +21,7 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
 
     M holds ``weights`` (all ones when ``weights`` is empty). Entries whose
     weight is zero are never read from V (they may hold NaN). ``(W H)_ij`` is
-    clamped at ``eps`` unless beta == 2. With ``with_loss``, ``loss_parts[c]``
+    clamped at ``eps`` for beta < 2. With ``with_loss``, ``loss_parts[c]``
     receives the weighted objective of chunk ``c``.
     """
     n = V.shape[1]
@@ -47,7 +47,7 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
                     if with_den:
                         den[i, j] = w * ab
                 else:
-                    x = max(ab, eps)
+                    x = clamp(ab, beta, eps)
                     wh[i, j] = w * v * power(x, num_expo, one)
                     if with_den:
                         den[i, j] = w * power(x, den_expo, one)
@@ -58,10 +58,11 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
 
 @kernel
 def power_rows(P, beta, eps, bounds, loss_parts, with_loss):
-    """P <- max(P, eps)^(beta - 1), in place, for a block P = A B^T of all
+    """P <- clamp(P)^(beta - 1), in place, for a block P = A B^T of all
     entries (the implicit zeros' share of the unmasked update for a general
-    beta). With ``with_loss``, ``loss_parts[c]`` receives the sum of
-    max(P, eps)^beta over chunk ``c``, in float64."""
+    beta; the clamp at ``eps`` applies for beta < 2). With ``with_loss``,
+    ``loss_parts[c]`` receives the sum of P^beta (unclamped) over chunk
+    ``c``, in float64."""
     n = P.shape[1]
     one = eps / eps
     den_expo = beta - one
@@ -70,8 +71,7 @@ def power_rows(P, beta, eps, bounds, loss_parts, with_loss):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
             for j in range(n):
-                x = max(P[i, j], eps)
                 if with_loss:
-                    part += float(x) ** b
-                P[i, j] = power(x, den_expo, one)
+                    part += float(P[i, j]) ** b
+                P[i, j] = power(clamp(P[i, j], beta, eps), den_expo, one)
         loss_parts[c] = part

@@ -11,7 +11,8 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, change_parts):
     """One sweep of exact coordinate updates over the columns of A, in place.
 
     For the Frobenius objective 0.5 ||X - A B^T||^2 + l1 |A| + 0.5 l2 ||A||^2
-    with P = X B and G = B^T B, each entry in turn becomes the minimizer
+    with P = X B and G = B^T B (symmetric), each entry in turn becomes the
+    minimizer
 
         A[i, k] = max(0, (P[i, k] - l1[i] - sum_{l != k} A[i, l] G[l, k]) / (G[k, k] + l2[i]))
 
@@ -30,7 +31,7 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, change_parts):
                 old = A[i, k]
                 s = P[i, k] - l1[i] + old * G[k, k]
                 for l in range(r):
-                    s -= A[i, l] * G[l, k]
+                    s -= A[i, l] * G[k, l]  # G is symmetric: read its rows
                 d = G[k, k] + l2[i]
                 new = s / d if d > zero else zero
                 if new < tiny:

@@ -1,0 +1,84 @@
+"""Shared fixtures: Numba thread counts, tolerances per dtype, the solver
+options that select multiplicative updates, and small test matrices."""
+
+import inspect
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastnmf
+
+# Relative tolerances for comparing a kernel (working in its dtype) with a
+# float64 twin. float64 kernels may reassociate sums (fastmath "reassoc").
+RTOL = {np.dtype(np.float32): 2e-4, np.dtype(np.float64): 1e-10}
+
+# The multiplicative-update solver, whatever the default solver of the loss.
+MU = {"solver": "mu"} if "solver" in inspect.signature(fastnmf.nmf).parameters else {}
+
+# The losses by beta, as the tests name them.
+BETAS = [2.0, 1.0, 0.0, 0.5, 1.5, 3.0]
+POSITIVE_BETAS = [b for b in BETAS if b > 0]
+
+MAX_THREADS = numba.config.NUMBA_NUM_THREADS
+
+# The speech x word count matrix of the source document.
+SPEECHES = np.array([[36, 3, 45, 54], [4, 34, 23, 31], [9, 65, 11, 0], [17, 3, 3, 0], [0, 14, 7, 4]])
+WORDS = ["labour", "energy", "market", "employment"]
+
+
+def rtol_for(dtype):
+    return RTOL[np.dtype(dtype)]
+
+
+def two_threads_or_skip(n):
+    if n > MAX_THREADS:
+        pytest.skip(f"needs {n} Numba threads; NUMBA_NUM_THREADS is {MAX_THREADS}")
+
+
+@pytest.fixture(autouse=True)
+def numba_threads_unchanged():
+    """No test may leave Numba's thread count changed."""
+    before = numba.get_num_threads()
+    yield
+    assert numba.get_num_threads() == before, "a test or the package left numba's thread count changed"
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def n_threads(request):
+    """Run the test body with 1, then 2 Numba threads; restore afterwards."""
+    two_threads_or_skip(request.param)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(request.param)
+    try:
+        yield request.param
+    finally:
+        numba.set_num_threads(previous)
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+def random_sparse(m, n, density, rng, dtype=np.float64, empty_row=None, empty_col=None, low=0.5):
+    """A canonical CSR array with about ``density`` of its entries stored,
+    values in [low, low + 1), optionally with a given row and column left
+    empty. Drawn with NumPy alone, so it does not depend on SciPy's version."""
+    stored = rng.random((m, n)) < density
+    dense = np.where(stored, low + rng.random((m, n)), 0.0)
+    if empty_row is not None:
+        dense[empty_row] = 0
+    if empty_col is not None:
+        dense[:, empty_col] = 0
+    X = sp.csr_array(dense.astype(dtype))
+    X.sort_indices()
+    return X
+
+
+def low_rank(m, n, r, rng, dtype=np.float64, offset=0.0):
+    """An exact non-negative rank-r matrix W H (plus ``offset``) and its factors."""
+    W = rng.random((m, r)) + 0.1
+    H = rng.random((r, n)) + 0.1
+    return (W @ H + offset).astype(dtype), W, H

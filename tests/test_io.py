@@ -1,0 +1,509 @@
+"""fastnmf.io: round trips through every reader and writer, and malformed
+files that must raise a FileFormatError naming the file and the line or
+field, never a parser's traceback."""
+
+import gzip
+import os
+import re
+import shutil
+import struct
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+from fastnmf.io import (
+    FileFormatError,
+    LabeledMatrix,
+    guess_format,
+    load,
+    read_csv,
+    read_mat,
+    read_mtx,
+    read_npy,
+    read_npz,
+    read_ratings,
+    read_uci,
+    save,
+    write_csv,
+    write_mat,
+    write_mtx,
+    write_npy,
+    write_npz,
+    write_ratings,
+    write_uci,
+)
+
+
+@pytest.fixture
+def dense():
+    return np.random.default_rng(0).random((4, 3))
+
+
+@pytest.fixture
+def counts():
+    """A documents x words count matrix with an empty row and column."""
+    matrix = np.array([[2, 0, 1, 0], [0, 0, 0, 0], [1, 3, 0, 0], [0, 1, 4, 0]], dtype=np.float64)
+    return sp.csr_array(matrix)
+
+
+def write_text(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def at(path, message):
+    """A regex for a FileFormatError message: the file's full name first
+    (exactly once), then ``message``."""
+    return "^" + re.escape(str(path)) + "(?!.*" + re.escape(os.path.basename(str(path))) + ")" + message
+
+
+def assert_same_sparse(A, B):
+    assert sp.issparse(A) and sp.issparse(B)
+    assert A.shape == B.shape
+    np.testing.assert_array_equal(sp.csr_array(A).toarray(), sp.csr_array(B).toarray())
+
+
+# --------------------------------------------------------------------------
+# Matrix Market
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["m.mtx", "m.mtx.gz"])
+def test_mtx_round_trip_sparse(tmp_path, counts, name):
+    write_mtx(tmp_path / name, counts)
+    data = read_mtx(tmp_path / name)
+    assert isinstance(data.matrix, sp.csr_array)
+    assert_same_sparse(data.matrix, counts)
+    assert data.row_labels is None and data.column_labels is None
+
+
+def test_mtx_round_trip_dense(tmp_path, dense):
+    write_mtx(tmp_path / "d.mtx", dense)
+    np.testing.assert_array_equal(read_mtx(tmp_path / "d.mtx").matrix, dense)
+
+
+def test_mtx_gzip_is_recognized_by_content(tmp_path, counts):
+    write_mtx(tmp_path / "m.mtx.gz", counts)
+    shutil.copy(tmp_path / "m.mtx.gz", tmp_path / "mislabelled.mtx")
+    assert_same_sparse(read_mtx(tmp_path / "mislabelled.mtx").matrix, counts)
+
+
+def test_mtx_keeps_stored_zeros(tmp_path):
+    write_text(tmp_path / "z.mtx", "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 0\n2 2 3\n")
+    assert read_mtx(tmp_path / "z.mtx").matrix.nnz == 2
+
+
+MTX_HEADER = "%%MatrixMarket matrix coordinate real general\n3 3 3\n"
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (MTX_HEADER + "1 1 1.0\n2 2 2.0\n", r": not a valid Matrix Market file: Truncated file"),
+        ("%%MatrixMarket matrix coordinate foo general\n3 3 1\n1 1 1\n", r", line 1: .*foo"),
+        (MTX_HEADER + "1 1 1.0\n2 2 abc\n3 3 1\n", r", line 4: .*floating-point"),
+        (MTX_HEADER + "1 1 1.0\n9 2 2.0\n3 3 1\n", r", line 4: .*out of bounds"),
+        ("hello\n1 2 3\n", r", line 1: .*banner"),
+        ("", r"(, line \d+)?: not a valid Matrix Market file"),
+        ("%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1.0 2.0\n", ": .*complex"),
+    ],
+    ids=["truncated", "bad-header", "non-numeric", "out-of-range", "no-banner", "empty", "complex"],
+)
+def test_mtx_malformed(tmp_path, text, match):
+    write_text(tmp_path / "t.mtx", text)
+    with pytest.raises(FileFormatError, match=at(tmp_path / "t.mtx", match)):
+        read_mtx(tmp_path / "t.mtx")
+
+
+def test_mtx_truncated_gzip(tmp_path, counts):
+    write_mtx(tmp_path / "m.mtx.gz", counts)
+    data = (tmp_path / "m.mtx.gz").read_bytes()
+    (tmp_path / "cut.mtx.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(FileFormatError, match=r"cut\.mtx\.gz: not a valid Matrix Market file"):
+        read_mtx(tmp_path / "cut.mtx.gz")
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.mtx: no such file"):
+        read_mtx(tmp_path / "nothing.mtx")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        read_csv(tmp_path)
+
+
+# --------------------------------------------------------------------------
+# NumPy and SciPy files
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_npy_round_trip(tmp_path, dense, dtype):
+    write_npy(tmp_path / "a.npy", (dense * 10).astype(dtype))
+    data = read_npy(tmp_path / "a.npy")
+    assert data.matrix.dtype == dtype
+    np.testing.assert_array_equal(data.matrix, (dense * 10).astype(dtype))
+
+
+def test_npy_malformed(tmp_path, dense, counts):
+    np.save(tmp_path / "vector.npy", np.arange(3.0))
+    with pytest.raises(FileFormatError, match=r"vector\.npy: the array must be 2-D; got shape \(3,\)"):
+        read_npy(tmp_path / "vector.npy")
+    np.save(tmp_path / "text.npy", np.array([["a", "b"]]))
+    with pytest.raises(FileFormatError, match="must hold real numbers"):
+        read_npy(tmp_path / "text.npy")
+    write_npy(tmp_path / "a.npy", dense)
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "a.npy").read_bytes()[:100])
+    with pytest.raises(FileFormatError, match=r"cut\.npy: not a valid \.npy file"):
+        read_npy(tmp_path / "cut.npy")
+    write_text(tmp_path / "csv.npy", "1,2\n3,4\n")
+    with pytest.raises(FileFormatError, match=r"csv\.npy: is not a NumPy \.npy file"):
+        read_npy(tmp_path / "csv.npy")
+    write_npz(tmp_path / "b.npz", dense)
+    shutil.copy(tmp_path / "b.npz", tmp_path / "b.npy")
+    with pytest.raises(FileFormatError, match="is an .npz archive, not an .npy file"):
+        read_npy(tmp_path / "b.npy")
+    with pytest.raises(TypeError, match="write_npy writes dense arrays"):
+        write_npy(tmp_path / "s.npy", counts)
+
+
+def test_npz_round_trip_sparse_and_dense(tmp_path, counts, dense):
+    write_npz(tmp_path / "s.npz", counts)
+    assert_same_sparse(read_npz(tmp_path / "s.npz").matrix, counts)
+    write_npz(tmp_path / "d.npz", dense, variable="V")
+    np.testing.assert_array_equal(read_npz(tmp_path / "d.npz").matrix, dense)
+    np.testing.assert_array_equal(read_npz(tmp_path / "d.npz", variable="V").matrix, dense)
+
+
+def test_npz_choosing_an_array(tmp_path, dense):
+    np.savez(tmp_path / "two.npz", first=dense, second=dense * 2, vector=np.arange(3))
+    np.testing.assert_array_equal(read_npz(tmp_path / "two.npz", variable="second").matrix, dense * 2)
+    with pytest.raises(
+        FileFormatError, match=at(tmp_path / "two.npz", r": holds several 2-D arrays \['first', 'second'\]; choose one")
+    ):
+        read_npz(tmp_path / "two.npz")
+    with pytest.raises(
+        FileFormatError, match=at(tmp_path / "two.npz", r", array 'third': has no array 'third'; it holds")
+    ):
+        read_npz(tmp_path / "two.npz", variable="third")
+
+
+def test_npz_malformed(tmp_path, counts):
+    write_npz(tmp_path / "s.npz", counts)
+    data = (tmp_path / "s.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(FileFormatError, match=r"cut\.npz: not a valid \.npz archive"):
+        read_npz(tmp_path / "cut.npz")
+    np.save(tmp_path / "a.npy", np.eye(2))
+    shutil.copy(tmp_path / "a.npy", tmp_path / "a.npz")
+    with pytest.raises(FileFormatError, match=r"is an \.npy file, not an \.npz archive"):
+        read_npz(tmp_path / "a.npz")
+
+
+# --------------------------------------------------------------------------
+# Delimited text
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.csv.gz"])
+def test_csv_round_trip_with_labels(tmp_path, dense, name):
+    rows, columns = ["r1", "r2", "r3", "r 4"], ["a", "b,c", "d"]
+    write_csv(tmp_path / name, dense, row_labels=rows, column_labels=columns)
+    data = read_csv(tmp_path / name)
+    np.testing.assert_array_equal(data.matrix, dense)  # exact: shortest round-trip form
+    assert list(data.row_labels) == rows
+    assert list(data.column_labels) == columns
+
+
+def test_csv_without_labels_and_float32(tmp_path, dense):
+    write_csv(tmp_path / "plain.csv", dense)
+    data = read_csv(tmp_path / "plain.csv", dtype=np.float32)
+    assert data.row_labels is None and data.column_labels is None
+    np.testing.assert_array_equal(data.matrix, dense.astype(np.float32))
+
+
+def test_csv_header_only_and_pandas_index(tmp_path):
+    write_text(tmp_path / "h.csv", "x,y\n1,2\n3,4\n")
+    data = read_csv(tmp_path / "h.csv")
+    assert data.row_labels is None and list(data.column_labels) == ["x", "y"]
+    write_text(tmp_path / "p.csv", ",x,y\n0,1,2\n1,3,4\n")  # pandas' to_csv with an integer index
+    data = read_csv(tmp_path / "p.csv")
+    assert list(data.row_labels) == ["0", "1"]
+    np.testing.assert_array_equal(data.matrix, [[1, 2], [3, 4]])
+    write_text(tmp_path / "n.csv", "5,6\n7,8\n")
+    assert read_csv(tmp_path / "n.csv", header=False, index=True).row_labels.tolist() == ["5", "7"]
+
+
+def test_csv_whitespace_nan_and_single_column(tmp_path):
+    write_text(tmp_path / "w.txt", "1 2  3\n4 nan 6\n")
+    data = read_csv(tmp_path / "w.txt")
+    assert data.matrix.shape == (2, 3) and np.isnan(data.matrix[1, 1])
+    write_text(tmp_path / "one.csv", "value\n1\n2\n")
+    data = read_csv(tmp_path / "one.csv")
+    assert data.matrix.shape == (2, 1) and list(data.column_labels) == ["value"]
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("a,b,c\n1,2,3\n4,5\n7,8,9\n", r", line 3: expected 3 fields \(as on the first line\); got 2"),
+        ("a,b,c\n1,2,3\n4,5,6,7\n", r", line 3: expected 3 fields"),
+        ("a,b,c\n1,2,3\n4,x,6\n", r", line 3, column 2: 'x' is not a number"),
+        ("name,b,c\nr1,2,3\nr2,,6\n", r", line 3, column 2: '' is not a number"),
+        ("name,b,c\nr1,2,3\nr2,5\n", r", line 3: expected 3 fields"),
+        ("", r": is empty"),
+        ("a,b\n", r": holds a header but no data lines"),
+    ],
+    ids=[
+        "short-row",
+        "long-row",
+        "non-numeric",
+        "empty-field-with-index",
+        "short-row-with-index",
+        "empty",
+        "header-only",
+    ],
+)
+def test_csv_malformed(tmp_path, text, match):
+    write_text(tmp_path / "t.csv", text)
+    with pytest.raises(FileFormatError, match=at(tmp_path / "t.csv", match)):
+        read_csv(tmp_path / "t.csv")
+
+
+def test_csv_bad_arguments(tmp_path, dense):
+    write_csv(tmp_path / "t.csv", dense)
+    with pytest.raises(TypeError, match="header must be True, False or"):
+        read_csv(tmp_path / "t.csv", header="yes")
+    with pytest.raises(ValueError, match=r"row_labels must have one label per row \(4\); got 2"):
+        write_csv(tmp_path / "u.csv", dense, row_labels=["a", "b"])
+
+
+def test_csv_not_text(tmp_path):
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x01binary")
+    with pytest.raises(FileFormatError, match=r"bin\.csv: is not UTF-8 text"):
+        read_csv(tmp_path / "bin.csv")
+
+
+# --------------------------------------------------------------------------
+# UCI bag of words
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["docword.tiny.txt", "docword.tiny.txt.gz"])
+def test_uci_round_trip_with_vocab(tmp_path, counts, name):
+    vocab = ["apple", "banana", "cherry", "date"]
+    write_uci(tmp_path / name, counts, vocab=vocab)
+    assert (tmp_path / "vocab.tiny.txt").read_text().split() == vocab
+    data = read_uci(tmp_path / name)  # finds vocab.tiny.txt beside it
+    assert isinstance(data.matrix, sp.csr_array)
+    assert_same_sparse(data.matrix, counts)
+    assert list(data.column_labels) == vocab
+    assert read_uci(tmp_path / name, vocab=False).column_labels is None
+
+
+def test_uci_layout_and_float32(tmp_path, counts):
+    write_uci(tmp_path / "docword.t.txt", counts)
+    lines = (tmp_path / "docword.t.txt").read_text().splitlines()
+    assert lines[:3] == ["4", "4", "6"]
+    assert lines[3:5] == ["1 1 2", "1 3 1"]
+    assert read_uci(tmp_path / "docword.t.txt", dtype=np.float32).matrix.dtype == np.float32
+    assert read_uci(tmp_path / "docword.t.txt").column_labels is None  # no vocab beside it
+
+
+UCI_OK = "3\n4\n3\n1 1 2\n2 3 1\n3 4 5\n"
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("3\nfour\n3\n1 1 2\n", r", line 2: expected W \(the number of words\)"),
+        ("3\n4\n", r", line 3: ends before the header line for NNZ"),
+        (
+            "3\n4\n5\n1 1 2\n2 3 1\n3 4 5\n",
+            r", line 3: the header says NNZ=5 entries, but the file holds 3 \(is the file truncated\?\)",
+        ),
+        ("3\n4\n2\n1 1 2\n2 3 1\n3 4 5\n", r", line 3: the header says NNZ=2 entries, but the file holds 3\."),
+        ("3\n4\n3\n1 1 2\n2 9 1\n3 4 5\n", r", line 5, wordID: wordID 9 is outside 1\.\.4 \(W in the header\)"),
+        ("3\n4\n3\n1 1 2\n0 3 1\n3 4 5\n", r", line 5, docID: docID 0 is outside 1\.\.3"),
+        ("3\n4\n3\n1 1 2\n2 3 x\n3 4 5\n", r", line 5, count: count 'x' is not a non-negative integer"),
+        ("3\n4\n3\n1 1 2\n2 3\n3 4 5\n", r", line 5: expected 'docID wordID count'; got '2 3'"),
+    ],
+    ids=["bad-header", "short-header", "truncated", "too-many", "word-range", "doc-range", "non-numeric", "two-fields"],
+)
+def test_uci_malformed(tmp_path, text, match):
+    write_text(tmp_path / "docword.bad.txt", text)
+    with pytest.raises(FileFormatError, match=at(tmp_path / "docword.bad.txt", match)):
+        read_uci(tmp_path / "docword.bad.txt", vocab=False)
+
+
+def test_uci_vocab_length_must_match(tmp_path):
+    write_text(tmp_path / "docword.v.txt", UCI_OK)
+    write_text(tmp_path / "vocab.v.txt", "a\nb\nc\n")
+    with pytest.raises(FileFormatError, match=r"vocab\.v\.txt: holds 3 words, but .*docword\.v\.txt says W=4"):
+        read_uci(tmp_path / "docword.v.txt")
+    with pytest.raises(FileNotFoundError, match="elsewhere.txt"):
+        read_uci(tmp_path / "docword.v.txt", vocab=tmp_path / "elsewhere.txt")
+
+
+def test_uci_truncated_gzip(tmp_path, counts):
+    write_uci(tmp_path / "docword.g.txt.gz", sp.csr_array(np.ones((50, 40))))
+    data = (tmp_path / "docword.g.txt.gz").read_bytes()
+    (tmp_path / "docword.cut.txt.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(FileFormatError, match=r"docword\.cut\.txt\.gz: cannot be read"):
+        read_uci(tmp_path / "docword.cut.txt.gz")
+
+
+def test_uci_writer_refuses_non_counts(tmp_path):
+    with pytest.raises(ValueError, match="non-negative integer counts"):
+        write_uci(tmp_path / "docword.x.txt", np.array([[0.5, 1.0]]))
+
+
+def test_uci_kos_from_shared_data():
+    root = os.environ.get("FASTNMF_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    path = os.path.join(root, "uci_bow", "docword.kos.txt.gz")
+    if not os.path.exists(path):
+        pytest.skip("the shared KOS corpus is not here")
+    data = read_uci(path)
+    assert data.matrix.shape == (3430, 6906) and data.matrix.nnz == 353160
+    assert data.matrix.sum() == 467714 and len(data.column_labels) == 6906
+
+
+# --------------------------------------------------------------------------
+# MATLAB
+# --------------------------------------------------------------------------
+
+
+def test_mat_round_trip(tmp_path, dense, counts):
+    write_mat(tmp_path / "d.mat", dense)
+    np.testing.assert_array_equal(read_mat(tmp_path / "d.mat").matrix, dense)
+    write_mat(tmp_path / "s.mat", counts, variable="fea")
+    data = read_mat(tmp_path / "s.mat", variable="fea")
+    assert isinstance(data.matrix, sp.csr_array)
+    assert_same_sparse(data.matrix, counts)
+
+
+def test_mat_choosing_the_variable(tmp_path, dense, counts):
+    scipy.io.savemat(tmp_path / "many.mat", {"fea": counts.tocsc(), "gnd": dense, "name": "corpus"})
+    assert_same_sparse(read_mat(tmp_path / "many.mat", variable="fea").matrix, counts)
+    with pytest.raises(
+        FileFormatError,
+        match=at(tmp_path / "many.mat", r": holds several matrices: fea \(4x4 sparse\), gnd \(4x3 double\)"),
+    ):
+        read_mat(tmp_path / "many.mat")
+    with pytest.raises(
+        FileFormatError, match=at(tmp_path / "many.mat", r", variable 'X': has no variable 'X'; it holds fea")
+    ):
+        read_mat(tmp_path / "many.mat", variable="X")
+    with pytest.raises(FileFormatError, match=r"variable 'name' is not a numeric matrix"):
+        read_mat(tmp_path / "many.mat", variable="name")
+
+
+def test_mat_malformed(tmp_path, dense):
+    write_text(tmp_path / "junk.mat", "this is not a MATLAB file at all " * 10)
+    with pytest.raises(FileFormatError, match=r"junk\.mat: not a valid MATLAB \.mat file"):
+        read_mat(tmp_path / "junk.mat")
+    write_mat(tmp_path / "d.mat", np.random.default_rng(0).random((60, 60)))
+    data = (tmp_path / "d.mat").read_bytes()
+    (tmp_path / "cut.mat").write_bytes(data[:400])
+    with pytest.raises(FileFormatError, match=r"cut\.mat"):
+        read_mat(tmp_path / "cut.mat")
+    # A v7.3 file is HDF5 behind a MATLAB header.
+    header = b"MATLAB 7.3 MAT-file, HDF5 schema 1.00 .".ljust(116) + bytes(8) + struct.pack("<H", 0x0200) + b"IM"
+    (tmp_path / "v73.mat").write_bytes(header + bytes(512))
+    with pytest.raises(FileFormatError, match=r"v73\.mat: is a MATLAB v7\.3 \(HDF5\) file"):
+        read_mat(tmp_path / "v73.mat")
+
+
+# --------------------------------------------------------------------------
+# Ratings triplets
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ratings():
+    return sp.csr_array(np.array([[5.0, 0, 3], [0, 4, 0], [1, 0, 0]]))
+
+
+@pytest.mark.parametrize("layout", ["csv", "movielens-100k", "movielens-1m"])
+def test_ratings_round_trip(tmp_path, ratings, layout):
+    users, items = np.array([10, 20, 30]), np.array([7, 8, 9])
+    write_ratings(tmp_path / "r.txt", ratings, user_ids=users, item_ids=items, layout=layout)
+    data = read_ratings(tmp_path / "r.txt")
+    assert_same_sparse(data.matrix, ratings)
+    assert list(data.row_labels) == [10, 20, 30] and list(data.column_labels) == [7, 8, 9]
+
+
+def test_ratings_movielens_100k_layout(tmp_path):
+    write_text(tmp_path / "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t878887116\n")
+    data = load(tmp_path / "u.data")
+    assert data.matrix.shape == (2, 2) and data.matrix.nnz == 3
+    assert list(data.row_labels) == [186, 196]
+
+
+def test_ratings_malformed(tmp_path):
+    write_text(tmp_path / "ratings.csv", "user,item,rating\n1,2,5\n1,3,x\n")
+    with pytest.raises(FileFormatError, match=r"ratings\.csv, line 3: the rating 'x' is not a number"):
+        read_ratings(tmp_path / "ratings.csv")
+    write_text(tmp_path / "twice.csv", "1,2,5\n1,2,4\n")
+    with pytest.raises(FileFormatError, match=r"twice\.csv, line 2: user '1' rated item '2' again"):
+        read_ratings(tmp_path / "twice.csv")
+
+
+# --------------------------------------------------------------------------
+# load / save
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("x.mtx", "mtx"),
+        ("x.mtx.gz", "mtx"),
+        ("x.npz", "npz"),
+        ("x.npy", "npy"),
+        ("x.csv", "csv"),
+        ("x.TSV.gz", "csv"),
+        ("docword.nips.txt.gz", "uci"),
+        ("TDT2.mat", "mat"),
+        ("u.data", "ratings"),
+        ("u1.base", "ratings"),
+        ("ratings.dat", "ratings"),
+        ("ratings.csv", "ratings"),
+    ],
+)
+def test_guess_format(name, expected):
+    assert guess_format(name) == expected
+
+
+def test_guess_format_unknown():
+    with pytest.raises(ValueError, match=r"cannot tell the format of 'x\.parquet' from its name; pass format="):
+        guess_format("x.parquet")
+
+
+@pytest.mark.parametrize("name", ["m.mtx", "m.npz", "m.npy", "m.csv", "m.mat", "docword.m.txt.gz"])
+def test_save_then_load(tmp_path, counts, name):
+    matrix = counts.toarray() if name.endswith((".npy", ".csv")) else counts
+    save(tmp_path / name, matrix)
+    data = load(tmp_path / name)
+    assert isinstance(data, LabeledMatrix)
+    loaded = data.matrix.toarray() if sp.issparse(data.matrix) else data.matrix
+    np.testing.assert_array_equal(loaded, counts.toarray())
+    assert data.path == str(tmp_path / name)
+    assert "4x4" in repr(data)
+
+
+def test_load_with_format_and_options(tmp_path, dense):
+    write_csv(tmp_path / "data.dat", dense, column_labels=["a", "b", "c"])
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        load(tmp_path / "data.dat")
+    data = load(tmp_path / "data.dat", format="csv", delimiter=",")
+    np.testing.assert_array_equal(data.matrix, dense)
+    with pytest.raises(ValueError, match="format must be one of"):
+        load(tmp_path / "data.dat", format="excel")
+
+
+def test_gzip_helper_opens_by_content(tmp_path, dense):
+    write_csv(tmp_path / "plain.csv", dense)
+    with open(tmp_path / "plain.csv", "rb") as source, gzip.open(tmp_path / "packed.csv", "wb") as target:
+        shutil.copyfileobj(source, target)
+    np.testing.assert_array_equal(read_csv(tmp_path / "packed.csv").matrix, dense)

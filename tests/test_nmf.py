@@ -1,0 +1,649 @@
+"""Properties of fastnmf.nmf with multiplicative updates: the naive twin, the
+objective, dense vs CSR, determinism, dtypes, iteration control, the caller's
+data, scikit-learn, and the speech x word use case.
+
+Fits run with one Numba thread unless threads are the point of the test: a
+parallel launch costs milliseconds on a loaded 2-core machine.
+"""
+
+import warnings
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+import naive
+from conftest import BETAS, MAX_THREADS, MU, POSITIVE_BETAS, SPEECHES, random_sparse, rtol_for, two_threads_or_skip
+from fastnmf import ConvergenceWarning, NMFResult, nmf
+from fastnmf._threads import MIN_WORK_PER_THREAD
+
+ONE_THREAD = dict(n_threads=1, **MU)
+# With a callback the objective is evaluated after every iteration (without
+# one, every 10 iterations and after the last).
+EVERY_ITERATION = dict(callback=lambda iteration, W, H, loss: None)
+ALL_BETAS = BETAS + [-0.5]  # any real beta, not only the named losses
+PENALTIES = {
+    "none": dict(alpha_W=0.0),
+    "l1": dict(alpha_W=0.02, l1_ratio=1.0),
+    "l2": dict(alpha_W=0.02, l1_ratio=0.0),
+    "mixed": dict(alpha_W=0.02, alpha_H=0.05, l1_ratio=0.4),
+}
+LOSS_NAMES = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}
+
+
+def data(beta, layout="dense", dtype=np.float64, m=12, n=9, seed=0):
+    """A small non-negative V with zeros (one empty row and column) for
+    beta > 0, strictly positive for beta <= 0; dense, or CSR."""
+    rng = np.random.default_rng(seed)
+    X = random_sparse(m, n, 0.5, rng, np.float64, empty_row=1, empty_col=2).toarray()
+    if beta <= 0:
+        X = X + 0.3
+    X = X.astype(dtype)
+    return sp.csr_array(X) if layout == "csr" else X
+
+
+def factors(m, n, r, dtype=np.float64, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((m, r)) + 0.1).astype(dtype), (rng.random((r, n)) + 0.1).astype(dtype)
+
+
+def penalty_weights(m, n, alpha_W=0.0, alpha_H="same", l1_ratio=0.0):
+    alpha_H = alpha_W if alpha_H == "same" else alpha_H
+    return naive.sklearn_penalties(m, n, alpha_W, alpha_H, l1_ratio)
+
+
+def kl_zero_clamp_gap(beta, layout, V):
+    """How far the CSR objective may sit from the dense one beyond rounding:
+    not at all, since neither clamps W H where V is zero (the epsilon
+    policy, rule 1)."""
+    return 0.0
+
+
+def as_dense(V):
+    return V.toarray() if sp.issparse(V) else np.asarray(V)
+
+
+# --------------------------------------------------------------------------
+# Against the naive twin
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("beta", ALL_BETAS)
+def test_iterations_match_naive_twin(beta, layout, penalty, dtype):
+    V = data(beta, layout, dtype)
+    m, n = V.shape
+    W0, H0 = factors(m, n, 3, dtype)
+    options = PENALTIES[penalty]
+    result = nmf(V, 3, loss=beta, init=(W0, H0), max_iter=2, tol=0, **options, **ONE_THREAD, **EVERY_ITERATION)
+    weights = penalty_weights(m, n, **options)
+    W, H = W0, H0
+    history = [naive.objective(as_dense(V), W, H, beta, None, *weights)]
+    for _ in range(2):
+        W, H = naive.mu_iteration(as_dense(V), W, H, beta, None, *weights)
+        history.append(naive.objective(as_dense(V), W, H, beta, None, *weights))
+    rtol = 50 * rtol_for(dtype)
+    assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
+    assert_allclose(result.H, H, rtol=rtol, atol=rtol * H.max())
+    atol = kl_zero_clamp_gap(beta, layout, V)
+    assert_allclose(result.loss_history, history, rtol=rtol, atol=atol)
+    assert result.loss == result.loss_history[-1]
+    expected = naive.beta_divergence(as_dense(V), result.W, result.H, beta)
+    assert_allclose(result.data_loss, expected, rtol=rtol, atol=atol)
+
+
+# --------------------------------------------------------------------------
+# The objective
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("beta", ALL_BETAS)
+def test_objective_never_increases(beta, layout, penalty, dtype):
+    """Majorization-minimization (Fevotte & Idier 2011): every iteration
+    lowers the objective, penalties included, up to rounding (measured:
+    4e-15 relative in float64, 5e-9 in float32, at beta = 0.5)."""
+    V = data(beta, layout, dtype, m=20, n=15)
+    options = dict(init="random", random_state=0, max_iter=150, tol=0, **PENALTIES[penalty], **ONE_THREAD)
+    result = nmf(V, 4, loss=beta, **options, **EVERY_ITERATION)
+    history = result.loss_history
+    assert_array_equal(result.loss_iterations, np.arange(151))
+    assert np.isfinite(history).all()
+    rise = np.diff(history) / np.abs(history[:-1])
+    slack = 1e-12 if dtype == np.float64 else 1e-6
+    assert rise.max() <= slack, f"objective rose by {rise.max():.3g} (relative) at iteration {rise.argmax() + 1}"
+    assert history[-1] < history[0]
+
+
+def test_result_fields_are_consistent():
+    V = data(2.0)
+    m, n = V.shape
+    options = PENALTIES["mixed"]
+    result = nmf(V, 3, random_state=0, max_iter=20, tol=0, **options, **ONE_THREAD)
+    assert isinstance(result, NMFResult)
+    assert result.W.shape == (m, 3) and result.H.shape == (3, n)
+    assert result.W.flags.c_contiguous and result.H.flags.c_contiguous
+    assert result.beta == 2.0
+    assert result.loss == result.loss_history[-1]
+    l1_W, l2_W, l1_H, l2_H = penalty_weights(m, n, **options)
+    penalties = naive.penalty(result.W, l1_W, l2_W) + naive.penalty(result.H.T, l1_H, l2_H)
+    assert_allclose(result.loss, result.data_loss + penalties, rtol=1e-12)
+    assert_allclose(result.reconstruction_err, np.linalg.norm(V - result.W @ result.H), rtol=1e-10)
+    assert "NMFResult" in repr(result)
+
+
+# --------------------------------------------------------------------------
+# Layouts, determinism, dtypes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("beta", ALL_BETAS)
+def test_dense_and_csr_agree_from_same_init(beta, dtype):
+    """For beta <= 0 the CSR V stores every entry (no zeros allowed)."""
+    dense = data(beta, "dense", dtype, m=15, n=11)
+    m, n = dense.shape
+    W0, H0 = factors(m, n, 3, dtype)
+    options = dict(loss=beta, init=(W0, H0), max_iter=30, tol=0, **PENALTIES["mixed"], **ONE_THREAD)
+    from_dense = nmf(dense, 3, **options)
+    from_csr = nmf(sp.csr_array(dense), 3, **options)
+    rtol = 100 * rtol_for(dtype)
+    assert_allclose(from_csr.W, from_dense.W, rtol=rtol, atol=rtol * from_dense.W.max())
+    assert_allclose(from_csr.H, from_dense.H, rtol=rtol, atol=rtol * from_dense.H.max())
+    atol = kl_zero_clamp_gap(beta, "csr", dense)
+    assert_allclose(from_csr.loss_history, from_dense.loss_history, rtol=rtol, atol=atol)
+    assert from_csr.W.dtype == from_dense.W.dtype == dtype
+
+
+def large_enough_for_two_threads(layout, r=4, seed=3):
+    """A V on which fastnmf really uses 2 threads (it uses fewer on small
+    problems: fastnmf._threads.MIN_WORK_PER_THREAD multiply-adds per thread)
+    and splits the work into several chunks."""
+    rng = np.random.default_rng(seed)
+    work = 3 * MIN_WORK_PER_THREAD  # nnz * r
+    if layout == "dense":
+        m = 400
+        return rng.random((m, -(-work // (m * r)))) + 0.01
+    density = 0.5
+    m = 600
+    return random_sparse(m, -(-work // int(m * r * density)), density, rng)
+
+
+def threads_seen(record):
+    return lambda iteration, W, H, loss: record.append(numba.get_num_threads())
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 1.5])
+def test_same_random_state_same_result_any_thread_count(loss, layout):
+    """Bit for bit: the kernels split work into chunks that depend on the
+    matrix only, never on the number of threads."""
+    two_threads_or_skip(2)
+    V = large_enough_for_two_threads(layout)
+    fits, seen = [], []
+    for threads in (1, 1, 2):
+        record = []
+        options = dict(loss=loss, init="random", random_state=7, max_iter=4, tol=0, **MU)
+        fits.append(nmf(V, 4, n_threads=threads, callback=threads_seen(record), **options))
+        seen.append(set(record))
+    assert seen == [{1}, {1}, {2}]
+    for other in fits[1:]:
+        assert_array_equal(other.W, fits[0].W, strict=True)
+        assert_array_equal(other.H, fits[0].H, strict=True)
+        assert_array_equal(other.loss_history, fits[0].loss_history, strict=True)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 0.5])
+def test_float32_close_to_float64(loss, layout):
+    V64 = data(1.0, layout, np.float64, m=20, n=15)
+    V32 = V64.astype(np.float32)
+    W0, H0 = factors(20, 15, 3)
+    options = dict(loss=loss, max_iter=50, tol=0, **ONE_THREAD)
+    fit64 = nmf(V64, 3, init=(W0, H0), **options)
+    fit32 = nmf(V32, 3, init=(W0.astype(np.float32), H0.astype(np.float32)), **options)
+    assert fit32.W.dtype == fit32.H.dtype == np.float32
+    assert fit64.W.dtype == fit64.H.dtype == np.float64
+    assert_allclose(fit32.W, fit64.W, rtol=1e-3, atol=1e-4 * fit64.W.max())
+    assert_allclose(fit32.H, fit64.H, rtol=1e-3, atol=1e-4 * fit64.H.max())
+    assert_allclose(fit32.loss_history, fit64.loss_history, rtol=1e-4)
+    assert isinstance(fit32.loss, float)
+
+
+@pytest.mark.parametrize("dtype_in", [np.int64, np.int32, np.uint8, np.bool_, np.float16])
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_other_real_dtypes_become_float64(dtype_in, layout):
+    if layout == "csr" and dtype_in == np.float16:
+        pytest.skip("scipy.sparse has no float16")
+    V = (data(1.0, "dense") * 3).astype(dtype_in)
+    if layout == "csr":
+        V = sp.csr_array(V)
+    result = nmf(V, 2, random_state=0, max_iter=5, tol=0, **ONE_THREAD)
+    assert result.W.dtype == result.H.dtype == np.float64
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("beta", [2.0, 1.0, 0.0, 0.5, 1.5])
+def test_exact_low_rank_data_is_recovered(beta, layout):
+    """Strictly positive rank-3 V = W H: a rank-3 fit drives the relative
+    error to the 1e-4 range (measured 1e-7..1e-10 at 2000 iterations)."""
+    rng = np.random.default_rng(0)
+    W, H = rng.random((20, 3)) + 0.1, rng.random((3, 15)) + 0.1
+    V = W @ H
+    X = sp.csr_array(V) if layout == "csr" else V
+    result = nmf(X, 3, loss=beta, init="random", random_state=0, max_iter=1000, tol=0, **ONE_THREAD)
+    relative_error = np.linalg.norm(V - result.W @ result.H) / np.linalg.norm(V)
+    assert relative_error < 1e-3
+    assert result.loss < 1e-4 * result.loss_history[0]
+
+
+def test_exact_fit_stops_at_once():
+    """V = W0 H0 exactly: the objective is already zero (Frobenius)."""
+    W0, H0 = factors(6, 5, 2)
+    result = nmf(W0 @ H0, 2, init=(W0, H0), **ONE_THREAD)
+    assert result.n_iter == 0 and result.converged and result.loss == 0.0
+
+
+# --------------------------------------------------------------------------
+# Zeros, NaN and Inf
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("init", ["random", "nndsvd", "nndsvda", "nndsvdar"])
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("beta", POSITIVE_BETAS + [0.2])
+def test_zero_rows_and_columns_give_finite_nonnegative_factors(beta, layout, init):
+    V = data(beta, layout, m=10, n=8)  # row 1 and column 2 are zero
+    result = nmf(V, 3, loss=beta, init=init, random_state=0, max_iter=60, tol=0, **ONE_THREAD)
+    for F in (result.W, result.H):
+        assert np.isfinite(F).all()
+        assert (F >= 0).all()
+    assert np.isfinite(result.loss_history).all()
+    # The zero row and column are fitted by (near) zeros.
+    assert np.abs((result.W @ result.H)[1]).max() < 1e-3
+    assert np.abs((result.W @ result.H)[:, 2]).max() < 1e-3
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("beta", POSITIVE_BETAS)
+def test_all_zero_V(beta, layout):
+    V = np.zeros((4, 3))
+    result = nmf(sp.csr_array(V) if layout == "csr" else V, 2, loss=beta, random_state=0, max_iter=20, **ONE_THREAD)
+    assert_array_equal(result.W @ result.H, 0.0)
+    assert np.isfinite(result.loss_history).all()
+
+
+@pytest.mark.parametrize("beta", ALL_BETAS)
+def test_tiny_and_huge_values_stay_finite(beta):
+    """Scale invariance in practice: data around 1e-30 and 1e30 fit
+    without NaN, Inf or negative entries (float64)."""
+    base = data(beta, "dense", m=8, n=6) + (0.1 if beta > 0 else 0.0)
+    for scale in (1e-30, 1e30):
+        result = nmf(base * scale, 2, loss=beta, random_state=0, max_iter=40, tol=0, **ONE_THREAD)
+        assert np.isfinite(result.W).all() and np.isfinite(result.H).all()
+        assert (result.W >= 0).all() and (result.H >= 0).all()
+        assert np.isfinite(result.loss_history).all()
+
+
+def test_float32_underflow_does_not_give_nan():
+    """scikit-learn's underflow regression, in float32: tiny values must not
+    turn into NaN or subnormal-slow garbage."""
+    rng = np.random.default_rng(0)
+    V = (rng.random((10, 8)) * 1e-30).astype(np.float32)
+    for loss in ("frobenius", "kullback-leibler", 0.5):
+        result = nmf(V, 3, loss=loss, init="random", random_state=0, max_iter=30, tol=0, **ONE_THREAD)
+        assert np.isfinite(result.W).all() and np.isfinite(result.H).all()
+
+
+# --------------------------------------------------------------------------
+# Iteration control
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_max_iter_zero_returns_the_init(layout, dtype):
+    V = data(1.0, layout, dtype)
+    W0, H0 = factors(*V.shape, 3, dtype)
+    result = nmf(V, 3, init=(W0, H0), max_iter=0, **ONE_THREAD)
+    assert_array_equal(result.W, W0, strict=True)
+    assert_array_equal(result.H, H0, strict=True)
+    assert result.n_iter == 0 and not result.converged
+    assert_array_equal(result.loss_iterations, [0])
+    assert len(result.loss_history) == 1
+    assert not np.shares_memory(result.W, W0) and not np.shares_memory(result.H, H0)
+
+
+@pytest.mark.parametrize("max_iter", [1, 7, 25])
+def test_tol_zero_runs_exactly_max_iter(max_iter):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tol=0 asks for max_iter iterations: no ConvergenceWarning
+        result = nmf(data(1.0), 3, loss=1.0, random_state=0, max_iter=max_iter, tol=0, **ONE_THREAD)
+    assert result.n_iter == max_iter
+    assert_array_equal(result.loss_iterations, sorted({*range(0, max_iter, 10), max_iter}))
+    assert len(result.loss_history) == len(result.loss_iterations)
+    assert not result.converged
+
+
+def test_stopping_rule_is_the_documented_one():
+    """Every 10 iterations, stop when (E_{t-10} - E_t) / E_0 < tol with
+    E_t = sqrt(2 objective_t); not before."""
+    tol = 1e-3
+    result = nmf(data(1.0), 3, loss=1.0, random_state=0, max_iter=1000, tol=tol, **ONE_THREAD)
+    assert result.converged and result.n_iter < 1000 and result.n_iter % 10 == 0
+    assert_array_equal(result.loss_iterations, np.arange(0, result.n_iter + 1, 10))
+    E = np.sqrt(2 * result.loss_history)
+    drops = (E[:-1] - E[1:]) / E[0]
+    assert drops[-1] < tol
+    assert (drops[:-1] >= tol).all()
+
+
+def test_max_iter_reached_warns():
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        result = nmf(data(1.0), 3, random_state=0, max_iter=3, tol=1e-12, **ONE_THREAD)
+    assert result.n_iter == 3 and not result.converged
+
+
+def test_callback_sees_every_iteration_and_can_stop():
+    V = data(1.0)
+    calls = []
+
+    def record(iteration, W, H, loss):
+        assert W.shape == (V.shape[0], 3) and H.shape == (3, V.shape[1])
+        with pytest.raises(ValueError, match="read-only"):
+            W[0, 0] = 1.0
+        calls.append((iteration, loss, np.array(W), np.array(H)))
+        return iteration == 4
+
+    result = nmf(V, 3, loss=1.0, random_state=0, max_iter=50, tol=0, callback=record, **ONE_THREAD)
+    assert [c[0] for c in calls] == [1, 2, 3, 4]
+    assert result.n_iter == 4 and not result.converged
+    assert_array_equal(result.loss_iterations, [0, 1, 2, 3, 4])
+    assert_array_equal([c[1] for c in calls], result.loss_history[1:])
+    assert_array_equal(calls[-1][2], result.W)
+    assert_array_equal(calls[-1][3], result.H)
+
+
+def test_callback_returning_none_does_not_stop():
+    seen = []
+    result = nmf(data(1.0), 2, max_iter=5, tol=0, callback=lambda *args: seen.append(args[0]), **ONE_THREAD)
+    assert seen == [1, 2, 3, 4, 5] and result.n_iter == 5
+
+
+def test_verbose_prints_progress(capsys):
+    nmf(data(1.0), 2, max_iter=20, tol=0, verbose=True, **ONE_THREAD)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "iteration" in line]
+    assert len(lines) == 3  # iterations 0, 10, 20
+
+
+# --------------------------------------------------------------------------
+# Threads
+# --------------------------------------------------------------------------
+
+
+def test_n_threads_applies_and_is_restored():
+    two_threads_or_skip(2)
+    V = large_enough_for_two_threads("dense")
+    seen = []
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        options = dict(loss="kullback-leibler", init="random", tol=0, **MU)
+        nmf(V, 4, max_iter=2, n_threads=2, callback=threads_seen(seen), **options)
+        assert numba.get_num_threads() == 1
+        nmf(V, 4, max_iter=1, callback=threads_seen(seen), **options)  # default: all threads
+        assert numba.get_num_threads() == 1
+        nmf(data(1.0), 2, max_iter=1, n_threads=2, callback=threads_seen(seen), **options)  # small: 1 is enough
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(previous)
+    assert seen == [2, 2, MAX_THREADS, 1]
+
+
+def test_n_threads_restored_when_the_fit_raises():
+    previous = numba.get_num_threads()
+
+    def fail(*args):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        nmf(data(1.0), 2, max_iter=3, n_threads=1, callback=fail)
+    assert numba.get_num_threads() == previous
+
+
+# --------------------------------------------------------------------------
+# The caller's data
+# --------------------------------------------------------------------------
+
+
+def snapshot(X):
+    """Everything about an array or sparse matrix that a fit could change."""
+    if sp.issparse(X):
+        fields = {"format": X.format, "shape": X.shape, "dtype": X.dtype}
+        names = ("data", "indices", "indptr", "row", "col", "offsets") if X.format not in ("lil", "dok") else ()
+        for name in names:
+            value = getattr(X, name, None)
+            if isinstance(value, np.ndarray):
+                fields[name] = value.copy()
+        if X.format == "coo":
+            fields["coords"] = tuple(c.copy() for c in X.coords)
+        if X.format in ("csr", "csc"):
+            fields["has_sorted_indices"] = X.has_sorted_indices
+            fields["has_canonical_format"] = X.has_canonical_format
+        if X.format in ("lil", "dok"):
+            fields["dense"] = X.toarray()
+        return fields
+    return {"array": X.copy(), "flags": (X.flags.writeable, X.flags.c_contiguous)}
+
+
+def assert_unchanged(before, X):
+    after = snapshot(X)
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(after[key], value, strict=True, err_msg=key)
+        elif isinstance(value, tuple) and value and isinstance(value[0], np.ndarray):
+            for a, b in zip(after[key], value, strict=True):
+                assert_array_equal(a, b, strict=True, err_msg=key)
+        else:
+            assert after[key] == value, key
+
+
+def caller_matrices():
+    """Dense and sparse V in many formats, including non-canonical ones
+    (duplicates, unsorted indices, explicit zeros) and integer data."""
+    dense = data(1.0, m=7, n=5)
+    rows = np.array([0, 3, 0, 6, 2, 2, 5])
+    cols = np.array([1, 4, 1, 0, 2, 2, 3])
+    values = np.array([1.0, 2.0, 3.0, 0.5, 0.0, 4.0, 1.5])
+    coo_duplicates = sp.coo_array((values, (rows, cols)), shape=(7, 5))
+    unsorted = sp.csr_array(dense)
+    order = np.arange(unsorted.nnz)
+    for i in range(unsorted.shape[0]):  # reverse each row's entries
+        start, stop = unsorted.indptr[i], unsorted.indptr[i + 1]
+        order[start:stop] = order[start:stop][::-1]
+    unsorted = sp.csr_array((unsorted.data[order], unsorted.indices[order], unsorted.indptr), shape=(7, 5))
+    unsorted.has_sorted_indices = False
+    explicit_zero = sp.csr_matrix(dense)
+    explicit_zero.data[0] = 0.0  # stored, but zero
+    return {
+        "csr-canonical": sp.csr_array(dense),
+        "csr-matrix-canonical-float32": sp.csr_matrix(dense.astype(np.float32)),
+        "dense-float64": dense,
+        "dense-float32": dense.astype(np.float32),
+        "dense-int": (dense * 4).astype(np.int64),
+        "dense-fortran": np.asfortranarray(dense),
+        "coo-duplicates": coo_duplicates,
+        "coo-int-duplicates": sp.coo_array((np.array([1, 2, 3, 4, 5, 6, 7]), (rows, cols)), shape=(7, 5)),
+        "csr-unsorted": unsorted,
+        "csr-matrix-explicit-zero": explicit_zero,
+        "csc": sp.csc_array(dense),
+        "csc-int": sp.csc_array((dense * 4).astype(np.int32)),
+        "lil": sp.lil_array(dense),
+        "dok": sp.dok_array(dense),
+        "bsr": sp.bsr_array(dense),
+        "dia": sp.dia_array(dense),
+    }
+
+
+@pytest.mark.parametrize("name", list(caller_matrices()))
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 1.5])
+def test_callers_V_W0_H0_never_modified(name, loss):
+    V = caller_matrices()[name]
+    dtype = np.float32 if V.dtype == np.float32 else np.float64
+    W0, H0 = factors(*V.shape, 2, dtype)
+    before_V, before_W0, before_H0 = snapshot(V), snapshot(W0), snapshot(H0)
+    result = nmf(V, 2, loss=loss, init=(W0, H0), max_iter=5, tol=0, **ONE_THREAD)
+    assert_unchanged(before_V, V)
+    assert_unchanged(before_W0, W0)
+    assert_unchanged(before_H0, H0)
+    for F in (result.W, result.H):
+        assert not np.shares_memory(F, W0) and not np.shares_memory(F, H0)
+        if not sp.issparse(V):
+            assert not np.shares_memory(F, V)
+    nmf(V, 2, loss=loss, random_state=0, max_iter=5, tol=0, **ONE_THREAD)  # the inits' own path
+    assert_unchanged(before_V, V)
+
+
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 0.5])
+def test_every_sparse_format_gives_the_same_result(loss):
+    """All formats become the same canonical CSR: the fits are identical, bit
+    for bit, from the default (SVD) init too. Duplicates are summed."""
+    dense = data(1.0, m=9, n=7)
+    coo = sp.coo_array(dense)
+    half = coo.data / 2  # every entry split into two duplicates
+    duplicates = sp.coo_array(
+        (np.concatenate([half, coo.data - half]), (np.tile(coo.coords[0], 2), np.tile(coo.coords[1], 2))),
+        shape=dense.shape,
+    )
+    variants = {
+        "csr_array": sp.csr_array(dense),
+        "csr_matrix": sp.csr_matrix(dense),
+        "csc": sp.csc_array(dense),
+        "coo": coo,
+        "coo_matrix": sp.coo_matrix(dense),
+        "coo-duplicates": duplicates,
+        "lil": sp.lil_array(dense),
+        "dok": sp.dok_array(dense),
+        "bsr": sp.bsr_array(dense),
+        "dia": sp.dia_array(dense),
+    }
+    fits = {
+        name: nmf(X, 3, loss=loss, random_state=0, max_iter=20, tol=0, **ONE_THREAD) for name, X in variants.items()
+    }
+    reference = fits["csr_array"]
+    for name, fit in fits.items():
+        if name == "coo-duplicates":  # summing halves may round the last bit
+            assert_allclose(fit.W, reference.W, rtol=1e-12, atol=1e-14, err_msg=name)
+            assert_allclose(fit.H, reference.H, rtol=1e-12, atol=1e-14, err_msg=name)
+            continue
+        assert_array_equal(fit.W, reference.W, strict=True, err_msg=name)
+        assert_array_equal(fit.H, reference.H, strict=True, err_msg=name)
+
+
+# --------------------------------------------------------------------------
+# scikit-learn
+# --------------------------------------------------------------------------
+
+
+SKLEARN_PENALTIES = {
+    "none": dict(alpha_W=0.0, alpha_H="same", l1_ratio=0.0),
+    "l1": dict(alpha_W=0.01, alpha_H="same", l1_ratio=1.0),
+    "l2": dict(alpha_W=0.01, alpha_H="same", l1_ratio=0.0),
+    "mixed": dict(alpha_W=0.01, alpha_H=0.03, l1_ratio=0.3),
+}
+
+
+@pytest.mark.parametrize("penalty", list(SKLEARN_PENALTIES))
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 1.5, 0.5])
+def test_equals_sklearn_mu_from_same_init(loss, layout, penalty, dtype):
+    decomposition = pytest.importorskip("sklearn.decomposition")
+    V = data(1.0, layout, dtype, m=14, n=10)
+    W0, H0 = factors(*V.shape, 3, dtype)
+    options = SKLEARN_PENALTIES[penalty]
+    model = decomposition.NMF(3, solver="mu", beta_loss=loss, init="custom", max_iter=40, tol=0, **options)
+    W_sklearn = model.fit_transform(V, W=W0.copy(), H=H0.copy())
+    result = nmf(V, 3, loss=loss, init=(W0, H0), max_iter=40, tol=0, **options, **ONE_THREAD)
+    rtol = 1e-9 if dtype == np.float64 else 1e-3
+    assert result.W.dtype == W_sklearn.dtype
+    assert_allclose(result.W, W_sklearn, rtol=rtol, atol=rtol * W_sklearn.max())
+    assert_allclose(result.H, model.components_, rtol=rtol, atol=rtol * model.components_.max())
+    assert result.n_iter == model.n_iter_
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 1.5, 0.5])
+def test_reconstruction_err_equals_sklearn_on_positive_fit(loss, layout):
+    """Where W H stays above eps, the objectives agree exactly."""
+    decomposition = pytest.importorskip("sklearn.decomposition")
+    V = data(0.0, layout, m=14, n=10)  # strictly positive
+    W0, H0 = factors(*V.shape, 3)
+    model = decomposition.NMF(3, solver="mu", beta_loss=loss, init="custom", max_iter=5, tol=0)
+    model.fit_transform(V, W=W0.copy(), H=H0.copy())
+    result = nmf(V, 3, loss=loss, init=(W0, H0), max_iter=5, tol=0, **ONE_THREAD)
+    assert (result.W @ result.H).min() > 1e-3
+    assert_allclose(result.reconstruction_err, model.reconstruction_err_, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "loss, layout",
+    [
+        ("kullback-leibler", "dense"),
+        ("kullback-leibler", "csr"),
+        (0.5, "dense"),
+        (0.5, "csr"),
+    ],
+)
+def test_objective_of_exact_fit_with_zeros_is_zero(loss, layout):
+    identity = np.eye(2)
+    V = sp.csr_array(identity) if layout == "csr" else identity
+    result = nmf(V, 2, loss=loss, init=(identity, identity), max_iter=0, **ONE_THREAD)
+    assert result.loss == 0.0  # scikit-learn's _beta_divergence(I, I, I, beta) is 0 as well
+
+
+# --------------------------------------------------------------------------
+# The use case of the source document
+# --------------------------------------------------------------------------
+
+LABOUR, ENERGY, MARKET, EMPLOYMENT = range(4)
+
+
+def speech_topics(result):
+    """(energy topic, labour topic, word shares per topic, speech weights per
+    topic). W and H are rescaled so that each topic is a word distribution
+    and each speech's weights count the words the topic explains."""
+    word_shares = result.H / result.H.sum(axis=1, keepdims=True)
+    energy = int(np.argmax(word_shares[:, ENERGY]))
+    labour = 1 - energy
+    speech_weights = result.W * result.H.sum(axis=1)
+    return energy, labour, word_shares, speech_weights
+
+
+# Measured on seeds 0..99 (max_iter=1000, tol=1e-6): these settings give the
+# two topics and the speeches' main topics every time, with either solver.
+# Not robust, and not tested: init="nndsvd" with KL (the labour topic's top
+# word becomes "market"), and beta=0.5 with init="random" (46 seeds of 100
+# put more "labour" in the energy topic).
+@pytest.mark.parametrize("solver", ["default", "mu"])
+@pytest.mark.parametrize("init", [None, "random", "nndsvda", "nndsvdar"])
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler"])
+def test_speech_word_topics(loss, init, solver):
+    options = dict(n_threads=1, **(MU if solver == "mu" else {}))
+    seeds = range(10) if init in ("random", "nndsvdar") else [0]
+    for seed in seeds:
+        result = nmf(SPEECHES, 2, loss=loss, init=init, random_state=seed, max_iter=1000, tol=1e-6, **options)
+        energy, labour, shares, weights = speech_topics(result)
+        where = f"seed {seed}"
+        # An "energy" topic whose top word is energy...
+        assert np.argmax(result.H[energy]) == ENERGY, where
+        # ... and a "labour/employment" topic: its top word is one of the two,
+        # and it holds a larger share of both than the energy topic does.
+        assert np.argmax(result.H[labour]) in (LABOUR, EMPLOYMENT), where
+        assert shares[labour, LABOUR] > shares[energy, LABOUR], where
+        assert shares[labour, EMPLOYMENT] > shares[energy, EMPLOYMENT], where
+        # Speech 1 is mainly about labour, Speech 3 about energy.
+        assert np.argmax(weights[0]) == labour, where
+        assert np.argmax(weights[2]) == energy, where
