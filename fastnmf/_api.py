@@ -135,7 +135,8 @@ def nmf(
         "shape" scales every row of W by n and every column of H by m, as
         scikit-learn does. "observed" scales each row of W by the number of
         entries it observes and each column of H likewise (as Surprise's NMF
-        does for ratings), so sparse users are not over-penalized. Without a
+        does for ratings), so sparse users are not over-penalized. It counts
+        observed entries (non-zero weights), not their weights. Without a
         mask the two are identical.
     n_threads : int or None
         The most Numba threads the kernels may use (default: all); the
@@ -248,6 +249,7 @@ def transform(
     *,
     loss="frobenius",
     mask=None,
+    solver="auto",
     max_iter=200,
     tol=1e-4,
     alpha_W=0.0,
@@ -268,7 +270,7 @@ def transform(
         New rows, over the same n columns as H.
     H : array-like of shape (r, n)
         A fitted, non-negative H (e.g. ``nmf(...).H``).
-    loss, mask, max_iter, tol, alpha_W, l1_ratio, regularization_scale, n_threads
+    loss, mask, solver, max_iter, tol, alpha_W, l1_ratio, regularization_scale, n_threads
         As in :func:`nmf`.
 
     Returns
@@ -306,7 +308,7 @@ def transform(
         zeros_H,
         zeros_H,
     )
-    steps = _steps(choose_solver("auto", beta, mask is not None), problem, penalties, r, update_H=False)
+    steps = _steps(choose_solver(solver, beta, mask is not None), problem, penalties, r, update_H=False)
     with numba_threads(threads_for(problem.nnz * r, n_threads)):
         run(steps, W, Ht, penalties, max_iter=max_iter, tol=tol, update_H=False)
     return W
