@@ -347,7 +347,7 @@ def mae(W, H, test, *, clip=None, n_threads=None):
     Returns
     -------
     float
-        mean(|prediction - rating|) over the stored entries of ``test``.
+        ``mean(|prediction - rating|)`` over the stored entries of ``test``.
     """
     return float(np.mean(np.abs(_errors(W, H, test, clip, n_threads))))
 

@@ -1,16 +1,16 @@
 """Reading and writing the matrix files NMF users have.
 
-=====================  ===================================  =====================
-format                 files                                 functions
-=====================  ===================================  =====================
-Matrix Market          ``.mtx``, ``.mtx.gz``                  read_mtx, write_mtx
-SciPy sparse / NumPy   ``.npz``                               read_npz, write_npz
-NumPy                  ``.npy``                               read_npy, write_npy
-delimited text         ``.csv``, ``.tsv`` (header, index)     read_csv, write_csv
-UCI bag of words       ``docword.NAME.txt[.gz]`` + vocab      read_uci, write_uci
-MATLAB                 ``.mat`` (v4 to v7.2)                  read_mat, write_mat
-ratings triplets       ``u.data``, ``ratings.dat``/``.csv``   read_ratings, write_ratings
-=====================  ===================================  =====================
+====================  ====================================  ===========================
+format                files                                 functions
+====================  ====================================  ===========================
+Matrix Market         ``.mtx``, ``.mtx.gz``                 read_mtx, write_mtx
+SciPy sparse / NumPy  ``.npz``                              read_npz, write_npz
+NumPy                 ``.npy``                              read_npy, write_npy
+delimited text        ``.csv``, ``.tsv`` (header, index)    read_csv, write_csv
+UCI bag of words      ``docword.NAME.txt[.gz]`` + vocab     read_uci, write_uci
+MATLAB                ``.mat`` (v4 to v7.2)                 read_mat, write_mat
+ratings triplets      ``u.data``, ``ratings.dat``/``.csv``  read_ratings, write_ratings
+====================  ====================================  ===========================
 
 Every reader returns a :class:`LabeledMatrix` (the matrix, plus the row and
 column labels the file gives, if any); :func:`load` picks the reader from the
