@@ -6,6 +6,9 @@ functional API::
     from fastnmf import nmf
     result = nmf(V, r=10, loss="kullback-leibler")
     result.W, result.H
+
+For Dask arrays on a cluster: ``import fastnmf.distributed`` (see
+docs/distributed.md).
 """
 
 from ._api import nmf, transform

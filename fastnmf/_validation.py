@@ -50,7 +50,8 @@ def check_matrix(V, name="V", allow_nan=False, keep_zeros=False):
         raise ValueError(f"{name} must be 2-D (m x n); got an array of shape {array.shape}.")
     dtype = working_dtype(array.dtype, name)
     _check_shape(array.shape, name)
-    array = np.ascontiguousarray(array, dtype=dtype)
+    # Aligned too: NumPy's matmul skips BLAS for unaligned arrays.
+    array = np.require(array, dtype=dtype, requirements=["C", "A"])
     _check_values(array, name, allow_nan=allow_nan, shape=array.shape)
     return array, False
 

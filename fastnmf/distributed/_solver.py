@@ -1,0 +1,113 @@
+"""The multiplicative-update loop over row blocks: :func:`fastnmf._mu.run_mu`
+with W's blocks where V's blocks live and H on the driver.
+
+One round trip per iteration t. The driver sends Ht (n x r) to the workers;
+each block, from its W_i and Ht after t iterations, computes its share of the
+objective at t, its W_i after t + 1 iterations (kept on its worker) and its
+share of the H update from that W_i; the shares are summed in a tree on the
+workers and the driver receives one n x r numerator, one denominator (n x r,
+1 x r, or r x r Gram matrix) and the objective. The objective is evaluated when
+the in-memory loop (:mod:`fastnmf._loop`) evaluates it: at t = 0, every 10
+iterations, after the last one, and at every iteration when there is a
+callback. The driver applies the same stopping rule (every 10 iterations,
+with E_t = sqrt(2 objective_t), stop when (E_{t-10} - E_t) / E_0 < tol) and
+either keeps W after t iterations (stop) or updates H and goes on. The updates are
+those of the in-memory solver, in the same order; only the sums over blocks
+add floating-point numbers in another order.
+"""
+
+import time
+
+import numpy as np
+
+from .. import _kernels as K
+from .._epsilon import EPS, tiny
+from .._losses import mm_exponent
+from .._loop import CHECK_EVERY, penalty, read_only
+from . import _blocks as B
+from ._executor import submit_each, tree_sum
+
+
+def run_distributed_mu(
+    executor, blocks, layouts, W, Ht, beta, penalties_H, *, max_iter, tol, callback, verbose, to_array
+):
+    """Run the updates, with the evaluation schedule and stopping rule of
+    :func:`fastnmf._loop.run`. ``W`` holds the handles of the non-empty
+    blocks' initial W (in ``blocks`` order), ``Ht`` the initial Ht (n x r,
+    never modified).
+
+    Returns ``(W, Ht, n_iter, converged, history, iterations, data_loss)``
+    with the handles of the final W blocks and the final Ht.
+    """
+    states = W  # a block's state: its W, or its last (W_next, parts)
+    dtype = Ht.dtype
+    gamma = dtype.type(mm_exponent(beta))
+    eps = dtype.type(EPS)
+    flush = dtype.type(tiny(dtype))
+    l1_H, l2_H = penalties_H
+    history, iterations = [], []
+    evaluated = {}
+    converged = False
+    started = time.perf_counter()
+    iteration = 0
+    while True:
+        with_loss = iteration % CHECK_EVERY == 0 or iteration == max_iter or callback is not None
+        when = f"at iteration {iteration}"
+        shared_Ht = executor.scatter(Ht, when)
+        where = executor.locate(layouts, when)  # each block's tasks run where its layout is
+        steps = submit_each(
+            executor, f"step-{iteration}", B.block_step, blocks, where, layouts, states, args=(shared_Ht, with_loss)
+        )
+        parts = submit_each(executor, f"parts-{iteration}", B.second, blocks, where, steps)
+        total = executor.gather(tree_sum(executor, parts, B.add_parts, f"sum-{iteration}"), when)
+        del parts, shared_Ht
+        if with_loss:
+            loss = total.data_loss + total.penalty_W + penalty(Ht, l1_H, l2_H)
+            history.append(loss)
+            iterations.append(iteration)
+            evaluated[iteration] = loss
+            final_data_loss = total.data_loss
+        if verbose and iteration % CHECK_EVERY == 0:
+            print(f"iteration {iteration:5d}  loss {loss:.6e}  time {time.perf_counter() - started:.3f}s")
+        if iteration > 0 and callback is not None:
+            W = _current_W(executor, blocks, states, where, f"W-{iteration}")
+            if callback(iteration, to_array(W), read_only(Ht.T), loss):
+                break
+        if iteration == 0 and loss == 0.0 and max_iter > 0:
+            converged = True  # an exact fit: nothing left to decrease
+            break
+        if iteration > 0 and iteration % CHECK_EVERY == 0 and tol > 0:
+            drop = np.sqrt(2 * evaluated[iteration - CHECK_EVERY]) - np.sqrt(2 * loss)
+            if drop / np.sqrt(2 * evaluated[0]) < tol:
+                converged = True
+                break
+        if iteration == max_iter:
+            break
+        Ht = _update_H(Ht, total, l1_H, l2_H, gamma, eps, flush)
+        states = steps
+        iteration += 1
+    W = _current_W(executor, blocks, states, executor.locate(layouts), f"W-{iteration}")
+    return W, Ht, iteration, converged, np.asarray(history), np.asarray(iterations), final_data_loss
+
+
+def _current_W(executor, blocks, states, where, key):
+    return submit_each(executor, key, B.current_W, blocks, where, states)
+
+
+def _update_H(Ht, total, l1_H, l2_H, gamma, eps, flush):
+    """Ht after the H update, from the summed shares (a new array)."""
+    num = B.aligned(total.num) if total.num is not None else np.zeros_like(Ht)
+    den = B.aligned(total.den) if total.den is not None else None
+    if total.gram is not None:
+        gram_den = Ht @ B.aligned(total.gram)
+        den = gram_den if den is None else den + gram_den
+    if den is None:
+        den = np.zeros((1, Ht.shape[1]), dtype=Ht.dtype)
+    Ht_next = Ht.copy()
+    K.multiplicative_update(
+        Ht_next,
+        np.ascontiguousarray(num, dtype=Ht.dtype),
+        np.ascontiguousarray(den, dtype=Ht.dtype),
+        l1_H, l2_H, gamma, eps, flush,
+    )  # fmt: skip
+    return Ht_next
