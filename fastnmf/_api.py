@@ -13,17 +13,15 @@ from ._problem import build_problem
 from ._result import ConvergenceWarning, NMFResult
 from ._threads import numba_threads, threads_for
 from ._validation import (
-    check_callback,
+    REGULARIZATION_SCALES,
     check_count,
+    check_fit_options,
     check_init,
     check_l1_ratio,
     check_n_threads,
     check_nonnegative_real,
-    check_random_state,
-    check_rank,
 )
 
-REGULARIZATION_SCALES = ("shape", "observed")
 SOLVERS = ("auto", "mu", "hals")
 
 
@@ -184,19 +182,11 @@ def nmf(
     True
     """
     beta = beta_from_loss(loss)
-    r = check_rank(r)
-    max_iter = check_count(max_iter, "max_iter")
-    tol = check_nonnegative_real(tol, "tol")
-    alpha_W = check_nonnegative_real(alpha_W, "alpha_W")
-    alpha_H = alpha_W if isinstance(alpha_H, str) and alpha_H == "same" else check_nonnegative_real(alpha_H, "alpha_H")
-    l1_ratio = check_l1_ratio(l1_ratio)
-    if regularization_scale not in REGULARIZATION_SCALES:
-        raise ValueError(
-            f"regularization_scale must be one of {list(REGULARIZATION_SCALES)}; got {regularization_scale!r}."
-        )
+    r, max_iter, tol, alpha_W, alpha_H, l1_ratio, callback, rng = check_fit_options(
+        r=r, max_iter=max_iter, tol=tol, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
+        regularization_scale=regularization_scale, callback=callback, random_state=random_state,
+    )  # fmt: skip
     n_threads = check_n_threads(n_threads)
-    callback = check_callback(callback)
-    rng = check_random_state(random_state)
 
     problem = build_problem(V, beta, mask)
     solver = choose_solver(solver, beta, mask is not None)

@@ -40,6 +40,62 @@ def read_only(A):
     return view
 
 
+class Progress:
+    """The objective's history, the evaluation schedule, the stopping rule and
+    ``verbose`` printing: what every solver loop (in memory or distributed)
+    shares."""
+
+    def __init__(self, *, max_iter, tol, callback=None, verbose=False):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.callback = callback
+        self.verbose = verbose
+        self.history, self.iterations = [], []
+        self.evaluated = {}
+        self.data_loss = None
+        self.converged = False
+        self.started = time.perf_counter()
+
+    def evaluates(self, iteration):
+        """Whether the objective is computed after ``iteration`` iterations."""
+        return iteration % CHECK_EVERY == 0 or iteration == self.max_iter or self.callback is not None
+
+    def record(self, iteration, loss, data_loss):
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"the objective became {loss} after {iteration} iterations: the data's scale overflows "
+                "the working dtype. Rescale V (e.g. V / V.max()) or use float64."
+            )
+        self.history.append(loss)
+        self.iterations.append(iteration)
+        self.evaluated[iteration] = loss
+        self.data_loss = data_loss
+        if self.verbose and iteration % CHECK_EVERY == 0:
+            print(f"iteration {iteration:5d}  loss {loss:.6e}  time {time.perf_counter() - self.started:.3f}s")
+
+    def should_stop(self, iteration, W, H):
+        """After the objective of ``iteration`` was recorded (if scheduled):
+        True when the callback asks to stop, the fit is exact or converged,
+        or ``max_iter`` is reached. Sets :attr:`converged`."""
+        loss = self.evaluated.get(iteration)
+        if iteration > 0 and self.callback is not None:
+            if self.callback(iteration, W, H, loss):
+                return True
+        if iteration == 0 and loss == 0.0 and self.max_iter > 0:
+            self.converged = True  # an exact fit: nothing left to decrease
+            return True
+        if iteration > 0 and iteration % CHECK_EVERY == 0 and self.tol > 0:
+            drop = np.sqrt(2 * self.evaluated[iteration - CHECK_EVERY]) - np.sqrt(2 * loss)
+            if drop / np.sqrt(2 * self.evaluated[0]) < self.tol:
+                self.converged = True
+                return True
+        return iteration == self.max_iter
+
+    def results(self):
+        """``(converged, history, iterations, data_loss)``."""
+        return self.converged, np.asarray(self.history), np.asarray(self.iterations), self.data_loss
+
+
 def run(steps, W, Ht, penalties, *, max_iter, tol, update_H=True, callback=None, verbose=False):
     """Iterate ``steps`` on W and Ht (in place).
 
@@ -49,40 +105,16 @@ def run(steps, W, Ht, penalties, *, max_iter, tol, update_H=True, callback=None,
     iterations, and data_loss the final objective without penalties.
     """
     l1_W, l2_W, l1_H, l2_H = penalties
-    history, iterations = [], []
-    evaluated = {}
-    converged = False
-    started = time.perf_counter()
+    progress = Progress(max_iter=max_iter, tol=tol, callback=callback, verbose=verbose)
     iteration = 0
     while True:
-        with_loss = iteration % CHECK_EVERY == 0 or iteration == max_iter or callback is not None
+        with_loss = progress.evaluates(iteration)
         data_loss = steps.prepare(W, Ht, with_loss)
         if with_loss:
             loss = data_loss + penalty(W, l1_W, l2_W) + (penalty(Ht, l1_H, l2_H) if update_H else 0.0)
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"the objective became {loss} after {iteration} iterations: the data's scale overflows "
-                    "the working dtype. Rescale V (e.g. V / V.max()) or use float64."
-                )
-            history.append(loss)
-            iterations.append(iteration)
-            evaluated[iteration] = loss
-            final_data_loss = data_loss
-        if verbose and iteration % CHECK_EVERY == 0:
-            print(f"iteration {iteration:5d}  loss {loss:.6e}  time {time.perf_counter() - started:.3f}s")
-        if iteration > 0 and callback is not None:
-            if callback(iteration, read_only(W), read_only(Ht.T), loss):
-                break
-        if iteration == 0 and loss == 0.0 and max_iter > 0:
-            converged = True  # an exact fit: nothing left to decrease
-            break
-        if iteration > 0 and iteration % CHECK_EVERY == 0 and tol > 0:
-            drop = np.sqrt(2 * evaluated[iteration - CHECK_EVERY]) - np.sqrt(2 * loss)
-            if drop / np.sqrt(2 * evaluated[0]) < tol:
-                converged = True
-                break
-        if iteration == max_iter:
+            progress.record(iteration, loss, data_loss)
+        if progress.should_stop(iteration, read_only(W), read_only(Ht.T)):
             break
         steps.update(W, Ht)
         iteration += 1
-    return iteration, converged, np.asarray(history), np.asarray(iterations), final_data_loss
+    return (iteration, *progress.results())

@@ -221,6 +221,27 @@ def check_n_threads(n_threads):
     return int(n_threads)
 
 
+REGULARIZATION_SCALES = ("shape", "observed")
+
+
+def check_fit_options(*, r, max_iter, tol, alpha_W, alpha_H, l1_ratio, regularization_scale, callback, random_state):
+    """The options every fit takes, checked: returns ``(r, max_iter, tol,
+    alpha_W, alpha_H, l1_ratio, callback, rng)`` with ``alpha_H="same"``
+    resolved and ``random_state`` turned into a Generator."""
+    r = check_rank(r)
+    max_iter = check_count(max_iter, "max_iter")
+    tol = check_nonnegative_real(tol, "tol")
+    alpha_W = check_nonnegative_real(alpha_W, "alpha_W")
+    same = isinstance(alpha_H, str) and alpha_H == "same"
+    alpha_H = alpha_W if same else check_nonnegative_real(alpha_H, "alpha_H")
+    l1_ratio = check_l1_ratio(l1_ratio)
+    if regularization_scale not in REGULARIZATION_SCALES:
+        raise ValueError(
+            f"regularization_scale must be one of {list(REGULARIZATION_SCALES)}; got {regularization_scale!r}."
+        )
+    return r, max_iter, tol, alpha_W, alpha_H, l1_ratio, check_callback(callback), check_random_state(random_state)
+
+
 def check_callback(callback):
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None; got {type(callback).__name__}.")

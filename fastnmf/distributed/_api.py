@@ -7,21 +7,10 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .._api import REGULARIZATION_SCALES
 from .._init import default_init
 from .._losses import beta_from_loss
 from .._result import ConvergenceWarning, NMFResult
-from .._validation import (
-    _check_factor,
-    check_callback,
-    check_count,
-    check_init,
-    check_l1_ratio,
-    check_nonnegative_real,
-    check_random_state,
-    check_rank,
-    working_dtype,
-)
+from .._validation import _check_factor, check_fit_options, check_init, working_dtype
 from . import _blocks as B
 from ._executor import DaskExecutor, LocalExecutor, submit_each, tree_sum
 from ._init import nndsvd_init, random_init
@@ -154,18 +143,10 @@ def nmf(
     ((250, 250, 250, 250), (5, 50))
     """
     beta = beta_from_loss(loss)
-    r = check_rank(r)
-    max_iter = check_count(max_iter, "max_iter")
-    tol = check_nonnegative_real(tol, "tol")
-    alpha_W = check_nonnegative_real(alpha_W, "alpha_W")
-    alpha_H = alpha_W if isinstance(alpha_H, str) and alpha_H == "same" else check_nonnegative_real(alpha_H, "alpha_H")
-    l1_ratio = check_l1_ratio(l1_ratio)
-    if regularization_scale not in REGULARIZATION_SCALES:
-        raise ValueError(
-            f"regularization_scale must be one of {list(REGULARIZATION_SCALES)}; got {regularization_scale!r}."
-        )
-    callback = check_callback(callback)
-    rng = check_random_state(random_state)
+    r, max_iter, tol, alpha_W, alpha_H, l1_ratio, callback, rng = check_fit_options(
+        r=r, max_iter=max_iter, tol=tol, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
+        regularization_scale=regularization_scale, callback=callback, random_state=random_state,
+    )  # fmt: skip
     _check_dask_matrix(V)
     dtype = working_dtype(V.dtype, "V")
     mask_blocks = _mask_blocks(mask, V)

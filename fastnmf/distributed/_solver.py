@@ -16,14 +16,13 @@ those of the in-memory solver, in the same order; only the sums over blocks
 add floating-point numbers in another order.
 """
 
-import time
 
 import numpy as np
 
 from .. import _kernels as K
 from .._epsilon import EPS, tiny
 from .._losses import mm_exponent
-from .._loop import CHECK_EVERY, penalty, read_only
+from .._loop import Progress, penalty, read_only
 from . import _blocks as B
 from ._executor import submit_each, tree_sum
 
@@ -45,13 +44,10 @@ def run_distributed_mu(
     eps = dtype.type(EPS)
     flush = dtype.type(tiny(dtype))
     l1_H, l2_H = penalties_H
-    history, iterations = [], []
-    evaluated = {}
-    converged = False
-    started = time.perf_counter()
+    progress = Progress(max_iter=max_iter, tol=tol, callback=callback, verbose=verbose)
     iteration = 0
     while True:
-        with_loss = iteration % CHECK_EVERY == 0 or iteration == max_iter or callback is not None
+        with_loss = progress.evaluates(iteration)
         when = f"at iteration {iteration}"
         shared_Ht = executor.scatter(Ht, when)
         where = executor.locate(layouts, when)  # each block's tasks run where its layout is
@@ -62,32 +58,17 @@ def run_distributed_mu(
         total = executor.gather(tree_sum(executor, parts, B.add_parts, f"sum-{iteration}"), when)
         del parts, shared_Ht
         if with_loss:
-            loss = total.data_loss + total.penalty_W + penalty(Ht, l1_H, l2_H)
-            history.append(loss)
-            iterations.append(iteration)
-            evaluated[iteration] = loss
-            final_data_loss = total.data_loss
-        if verbose and iteration % CHECK_EVERY == 0:
-            print(f"iteration {iteration:5d}  loss {loss:.6e}  time {time.perf_counter() - started:.3f}s")
+            progress.record(iteration, total.data_loss + total.penalty_W + penalty(Ht, l1_H, l2_H), total.data_loss)
+        W_now = None
         if iteration > 0 and callback is not None:
-            W = _current_W(executor, blocks, states, where, f"W-{iteration}")
-            if callback(iteration, to_array(W), read_only(Ht.T), loss):
-                break
-        if iteration == 0 and loss == 0.0 and max_iter > 0:
-            converged = True  # an exact fit: nothing left to decrease
-            break
-        if iteration > 0 and iteration % CHECK_EVERY == 0 and tol > 0:
-            drop = np.sqrt(2 * evaluated[iteration - CHECK_EVERY]) - np.sqrt(2 * loss)
-            if drop / np.sqrt(2 * evaluated[0]) < tol:
-                converged = True
-                break
-        if iteration == max_iter:
+            W_now = to_array(_current_W(executor, blocks, states, where, f"W-{iteration}"))
+        if progress.should_stop(iteration, W_now, read_only(Ht.T)):
             break
         Ht = _update_H(Ht, total, l1_H, l2_H, gamma, eps, flush)
         states = steps
         iteration += 1
     W = _current_W(executor, blocks, states, executor.locate(layouts), f"W-{iteration}")
-    return W, Ht, iteration, converged, np.asarray(history), np.asarray(iterations), final_data_loss
+    return (W, Ht, iteration, *progress.results())
 
 
 def _current_W(executor, blocks, states, where, key):
