@@ -18,8 +18,8 @@ A layout class turns its data into these terms as cheaply as it can:
 - :class:`SparseTerms`: V is CSR and its implicit zeros are zeros. A B^T is
   evaluated only at V's nonzeros; the implicit zeros' share of the
   denominator and the objective comes from r x r Gram matrices (beta = 2),
-  column sums (beta = 1) or, for other beta, a blocked pass that never holds
-  more than a block of rows.
+  column sums (beta = 1) or, for other beta, a fused pass over all entries
+  that stores none of them.
 - :class:`ObservedTerms`: only the stored entries of a CSR matrix are
   observed (the ratings case, or any sparse mask); everything is O(nnz r).
 
@@ -34,9 +34,6 @@ import numpy as np
 from . import _kernels as K
 from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
-
-# Rows per block of the blocked all-entries pass: about this many entries.
-BLOCK_ENTRIES = 1 << 20
 
 
 class _Base:
@@ -237,25 +234,10 @@ class ObservedTerms(_Base):
 
 
 def all_entries_power_product(A, B, beta, eps, with_loss):
-    """den = max(A B^T, eps)^(beta - 1) @ B and sum((A B^T)^beta), over all
-    m x n entries, computed in blocks of rows so that no m x n array exists.
-
-    This is the share of the implicit zeros of a sparse V in the update for a
-    beta other than 1 and 2: it costs O(m n r) time but only a block of memory.
-    """
-    m, n = A.shape[0], B.shape[0]
+    """den = clamp(A B^T)^(beta - 1) @ B and sum((A B^T)^beta) over all m x n
+    entries, without forming A B^T (see the kernel of the same name)."""
     den = np.empty(A.shape, dtype=A.dtype)
-    rows = max(1, min(m, BLOCK_ENTRIES // max(n, 1)))
-    block = np.empty((rows, n), dtype=A.dtype)
-    total = 0.0
-    for start in range(0, m, rows):
-        stop = min(m, start + rows)
-        P = block[: stop - start]
-        np.matmul(A[start:stop], B.T, out=P)
-        bounds = uniform_row_chunks(*P.shape)
-        parts = np.zeros(len(bounds) - 1)
-        K.power_rows(P, beta, eps, bounds, parts, with_loss)
-        if with_loss:
-            total += float(parts.sum())
-        np.matmul(P, B, out=den[start:stop])
-    return den, total
+    bounds = uniform_row_chunks(A.shape[0], B.shape[0] * A.shape[1])
+    parts = np.zeros(len(bounds) - 1)
+    K.all_entries_power_product(A, B, beta, eps, bounds, den, parts, with_loss)
+    return den, float(parts.sum())

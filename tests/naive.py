@@ -319,10 +319,10 @@ def dense_terms(V, weights, beta, wh, eps=EPS):
     return num_matrix, den_matrix, loss
 
 
-def power_rows(P, beta, eps=EPS):
-    """``(clamp(P)^(beta - 1), sum P^beta)`` (the sum unclamped)."""
-    P = np.asarray(P, dtype=np.float64)
-    return clamp(P, beta, eps) ** (beta - 1.0), float(np.sum(P**beta))
+def all_entries_power_product(A, B, beta, eps=EPS):
+    """``(clamp(A B^T)^(beta - 1) @ B, sum (A B^T)^beta)`` (the sum unclamped)."""
+    P = np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64).T
+    return (clamp(P, beta, eps) ** (beta - 1.0)) @ np.asarray(B, dtype=np.float64), float(np.sum(P**beta))
 
 
 def multiplicative_update(A, num, den, l1, l2, gamma, eps=EPS, tiny=None):

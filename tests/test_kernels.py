@@ -307,18 +307,17 @@ def test_dense_terms(beta, weighted, dtype, n_threads):
 
 
 @pytest.mark.parametrize("beta", BETAS)
-def test_power_rows(beta, dtype, n_threads):
+def test_all_entries_power_product(beta, dtype, n_threads):
     for shape_id, chunks in every_case(n_threads):
-        _, A, B = make_case(shape_id, dtype)
-        original = np.ascontiguousarray(A @ B.T)  # zero rows/columns: the clamp at eps
-        bounds = row_bounds(original.shape[0], chunks, n_cols=original.shape[1])
-        ref, ref_sum = naive.power_rows(original, beta)
+        _, A, B = make_case(shape_id, dtype)  # zero rows/columns: the clamp at eps
+        bounds = row_bounds(A.shape[0], chunks, n_cols=B.shape[0])
+        ref, ref_sum = naive.all_entries_power_product(A, B, beta)
         for with_loss in (True, False) if n_threads == 1 else (True,):
             where = f"{shape_id}, {chunks}, with_loss={with_loss}"
-            P = original.copy()
+            den = np.full(A.shape, np.nan, dtype)
             parts = loss_parts_for(bounds)
-            K.power_rows(P, dtype.type(beta), dtype.type(EPS), bounds, parts, with_loss)
-            assert_close(P, ref, dtype, err_msg=where)
+            K.all_entries_power_product(A, B, dtype.type(beta), dtype.type(EPS), bounds, den, parts, with_loss)
+            assert_close(den, ref, dtype, err_msg=where)
             if with_loss:
                 assert_allclose(parts.sum(), ref_sum, rtol=rtol_for(dtype), err_msg=where)
             else:
@@ -423,9 +422,9 @@ def run_every_kernel(dtype, seed=7):
     wh, den, parts = np.ascontiguousarray(A @ B.T), np.empty((m, n), dtype), np.empty(len(bounds) - 1)
     K.dense_terms(V, np.empty((0, 0), dtype), beta, eps, bounds, wh, den, parts, True, True)
     results["dense_terms"], results["dense_terms_loss"] = np.concatenate([wh, den]), parts
-    P, parts = np.ascontiguousarray(A @ B.T), np.empty(len(bounds) - 1)
-    K.power_rows(P, beta, eps, bounds, parts, True)
-    results["power_rows"], results["power_rows_loss"] = P, parts
+    power_den, parts = np.empty(A.shape, dtype), np.empty(len(bounds) - 1)
+    K.all_entries_power_product(A, B, beta, eps, bounds, power_den, parts, True)
+    results["all_entries_power_product"], results["all_entries_power_product_loss"] = power_den, parts
     updated = A.copy()
     l1, l2 = np.full(m, 0.1, dtype), np.full(m, 0.2, dtype)
     K.multiplicative_update(updated, num, den, l1, l2, dtype.type(2 / 3), eps, dtype.type(tiny(dtype)))
@@ -462,6 +461,6 @@ def test_float32_kernels_compute_in_float32():
     results would be the float64 ones rounded, entry for entry."""
     r32 = run_every_kernel(np.dtype(np.float32))
     r64 = run_every_kernel(np.dtype(np.float64))
-    for name in ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_terms", "power_rows"):
+    for name in ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_terms", "all_entries_power_product"):
         assert_allclose(r32[name], r64[name], rtol=1e-4, err_msg=name)
         assert not np.array_equal(r32[name], r64[name].astype(np.float32)), name

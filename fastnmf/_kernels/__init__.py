@@ -2,11 +2,12 @@
 None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_sampled_product, csr_times_dense
-from .dense import dense_terms, power_rows
+from .dense import all_entries_power_product, dense_terms
 from .hals import hals_rows
 from .update import multiplicative_update
 
 __all__ = [
+    "all_entries_power_product",
     "csr_observed_terms",
     "csr_sampled_numerator",
     "csr_sampled_product",
@@ -14,5 +15,4 @@ __all__ = [
     "dense_terms",
     "hals_rows",
     "multiplicative_update",
-    "power_rows",
 ]

@@ -5,6 +5,7 @@ NumPy; these kernels do the elementwise work between them in one pass over
 V, in place, with the work split into fixed row chunks.
 """
 
+import numpy as np
 from numba import prange
 
 from .._jit import kernel
@@ -57,21 +58,47 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
 
 
 @kernel
-def power_rows(P, beta, eps, bounds, loss_parts, with_loss):
-    """P <- clamp(P)^(beta - 1), in place, for a block P = A B^T of all
-    entries (the implicit zeros' share of the unmasked update for a general
-    beta; the clamp at ``eps`` applies for beta < 2). With ``with_loss``,
-    ``loss_parts[c]`` receives the sum of P^beta (unclamped) over chunk
-    ``c``, in float64."""
-    n = P.shape[1]
+def all_entries_power_product(A, B, beta, eps, bounds, den, loss_parts, with_loss):
+    """den = clamp(A B^T)^(beta - 1) @ B over all m x n entries, fused: each
+    (A B^T)_ij is formed, raised and accumulated in registers, so no block of
+    A B^T is ever stored (BLAS would write and read it again: with r columns,
+    that memory traffic costs more than the arithmetic). The clamp at ``eps``
+    applies for beta < 2. With ``with_loss``, ``loss_parts[c]`` receives the
+    sum of (A B^T)^beta (unclamped) over chunk ``c``, in float64.
+
+    This is the implicit zeros' share of the unmasked update of a sparse V for
+    a beta other than 1 and 2: O(m n r) time, no memory beyond the output.
+    Square roots vectorize and ``pow`` does not, so beta = 1.5 and 0.5, the
+    common non-integer betas, get them.
+    """
+    r = A.shape[1]
+    n = B.shape[0]
+    zero = eps - eps
     one = eps / eps
-    den_expo = beta - one
+    expo = beta - one
     b = float(beta)
+    half = one / (one + one)
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
+            for k in range(r):
+                den[i, k] = zero
             for j in range(n):
-                if with_loss:
-                    part += float(P[i, j]) ** b
-                P[i, j] = power(clamp(P[i, j], beta, eps), den_expo, one)
+                ab = zero
+                for k in range(r):
+                    ab += A[i, k] * B[j, k]
+                if expo == half:
+                    x = np.sqrt(max(ab, eps))
+                    if with_loss:
+                        part += float(ab) * np.sqrt(float(ab))
+                elif expo == -half:
+                    x = one / np.sqrt(max(ab, eps))
+                    if with_loss:
+                        part += np.sqrt(float(ab))
+                else:
+                    x = power(clamp(ab, beta, eps), expo, one)
+                    if with_loss:
+                        part += float(ab) ** b
+                for k in range(r):
+                    den[i, k] += x * B[j, k]
         loss_parts[c] = part
