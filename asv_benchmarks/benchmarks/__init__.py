@@ -1,0 +1,1 @@
+"""fastnmf's asv benchmark suite (see ../README.md)."""

@@ -1,0 +1,226 @@
+"""The Numba kernels of ``fastnmf._kernels`` called directly on prepared
+arrays, so that a regression in one kernel shows as that kernel's timing and
+not as a share of a whole fit.
+
+The kernels that write in place (``dense_terms``,
+``multiplicative_update``) are timed together with a copy that restores their
+input (one pass over the array), so that every call sees the same values.
+"""
+
+import numpy as np
+
+from fastnmf import _kernels as K
+from fastnmf._chunks import balanced_row_chunks, uniform_row_chunks
+from fastnmf._epsilon import EPS
+from fastnmf._terms import all_entries_power_product
+
+from .common import (
+    DTYPES,
+    RANKS,
+    SIZES,
+    THREADS,
+    ThreadSetting,
+    dense_positive,
+    document_term,
+    initial_factors,
+    restore_threads,
+)
+
+CSR_KERNELS = [
+    "csr_times_dense",
+    "csr_sampled_numerator_kl",
+    "csr_sampled_numerator_beta1.5",
+    "csr_observed_terms_frobenius",
+    "csr_observed_terms_kl",
+    "csr_sampled_product",
+]
+
+
+class _RawCSR:
+    """indptr, indices, data and nonzero-balanced row chunks of a CSR matrix."""
+
+    def __init__(self, X):
+        self.indptr = X.indptr
+        self.indices = X.indices
+        self.data = X.data
+        self.bounds = balanced_row_chunks(X.indptr)
+
+
+def _transposed(X):
+    Xt = X.T.tocsr()
+    Xt.sort_indices()
+    return Xt
+
+
+class CSRKernels:
+    """One call of each CSR kernel, on the W side (X = V, A = W, B = H^T) or
+    the H side (X = V^T, whose rows are the document-term matrix's very uneven
+    columns, A = H^T, B = W)."""
+
+    params = [SIZES, CSR_KERNELS, ["W", "H"], DTYPES, RANKS, THREADS]
+    param_names = ["size", "kernel", "side", "dtype", "r", "n_threads"]
+    timeout = 60
+
+    def setup(self, size, kernel, side, dtype, r, n_threads):
+        if kernel == "csr_sampled_product" and side == "H":
+            raise NotImplementedError("csr_sampled_product predicts at V's entries; one side is enough")
+        self.threads = ThreadSetting(n_threads)
+        V = document_term(size, dtype)
+        W, H = initial_factors(V, r)
+        Ht = np.ascontiguousarray(H.T)
+        X, A, B = (V, W, Ht) if side == "W" else (_transposed(V), Ht, W)
+        self.X = _RawCSR(X)
+        self.A, self.B = A, B
+        self.dtype = np.dtype(dtype)
+        self.eps = self.dtype.type(EPS)
+        self.out = np.empty(A.shape, dtype=dtype)
+        self.den = np.empty(A.shape, dtype=dtype)
+        self.values = np.empty(X.nnz, dtype=dtype)
+        self.loss_parts = np.zeros(len(self.X.bounds) - 1)
+        self.no_weights = np.empty(0, dtype=dtype)
+        self.call = getattr(self, "_" + kernel.replace(".", "_"))
+        self.call()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def _csr_times_dense(self):
+        X = self.X
+        K.csr_times_dense(X.indptr, X.indices, X.data, self.B, X.bounds, self.out)
+
+    def _sampled_numerator(self, beta):
+        X = self.X
+        K.csr_sampled_numerator(
+            X.indptr, X.indices, X.data, self.A, self.B, self.dtype.type(beta), self.eps,
+            X.bounds, self.out, self.loss_parts, True,
+        )  # fmt: skip
+
+    def _csr_sampled_numerator_kl(self):
+        self._sampled_numerator(1.0)
+
+    def _csr_sampled_numerator_beta1_5(self):
+        self._sampled_numerator(1.5)
+
+    def _observed_terms(self, beta):
+        X = self.X
+        K.csr_observed_terms(
+            X.indptr, X.indices, X.data, self.no_weights, self.A, self.B, self.dtype.type(beta), self.eps,
+            X.bounds, self.out, self.den, self.loss_parts, True,
+        )  # fmt: skip
+
+    def _csr_observed_terms_frobenius(self):
+        self._observed_terms(2.0)
+
+    def _csr_observed_terms_kl(self):
+        self._observed_terms(1.0)
+
+    def _csr_sampled_product(self):
+        X = self.X
+        K.csr_sampled_product(X.indptr, X.indices, self.A, self.B, self.values)
+
+    def time_kernel(self, *params):
+        self.call()
+
+
+DENSE_TERMS = ["kullback-leibler", "itakura-saito", 1.5, "masked-frobenius", "masked-kullback-leibler"]
+
+
+class DenseTerms:
+    """``dense_terms``: the elementwise pass of the dense update between the
+    BLAS products, for each loss, unweighted or with a dense 0/1 mask."""
+
+    params = [SIZES, DENSE_TERMS, DTYPES, THREADS]
+    param_names = ["size", "terms", "dtype", "n_threads"]
+    timeout = 60
+
+    def setup(self, size, terms, dtype, n_threads):
+        self.threads = ThreadSetting(n_threads)
+        V = dense_positive(size, dtype)
+        W, H = initial_factors(V, 10)
+        self.V = V
+        masked = isinstance(terms, str) and terms.startswith("masked-")
+        loss = terms.removeprefix("masked-") if masked else terms
+        beta = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}.get(loss, loss)
+        self.dtype = np.dtype(dtype)
+        self.beta = self.dtype.type(beta)
+        self.eps = self.dtype.type(EPS)
+        if masked:
+            rng = np.random.default_rng(2)
+            self.weights = (rng.random(V.shape) < 0.8).astype(dtype)
+        else:
+            self.weights = np.empty((0, 0), dtype=dtype)
+        self.with_den = masked or beta != 1.0
+        self.wh_initial = W @ H
+        self.wh = self.wh_initial.copy()
+        self.den = np.empty(V.shape if self.with_den else (0, 0), dtype=dtype)
+        self.bounds = uniform_row_chunks(*V.shape)
+        self.loss_parts = np.zeros(len(self.bounds) - 1)
+        self.time_kernel()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        np.copyto(self.wh, self.wh_initial)
+        K.dense_terms(
+            self.V, self.weights, self.beta, self.eps, self.bounds, self.wh, self.den,
+            self.loss_parts, True, self.with_den,
+        )  # fmt: skip
+
+
+class AllEntriesPowerProduct:
+    """The fused all-entries pass of sparse V with beta = 1.5 (the kernel
+    ``all_entries_power_product``): the O(m n r) part of such an update."""
+
+    params = [SIZES, DTYPES, RANKS, THREADS]
+    param_names = ["size", "dtype", "r", "n_threads"]
+    timeout = 60
+
+    def setup(self, size, dtype, r, n_threads):
+        self.threads = ThreadSetting(n_threads)
+        V = document_term(size, dtype)
+        W, H = initial_factors(V, r)
+        self.W, self.Ht = W, np.ascontiguousarray(H.T)
+        self.dtype = np.dtype(dtype)
+        self.time_kernel()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        all_entries_power_product(self.W, self.Ht, self.dtype.type(1.5), self.dtype.type(EPS), True)
+
+
+class MultiplicativeUpdate:
+    """``multiplicative_update`` of W (the document-term matrix's rows) with a
+    full denominator and the exponent of beta outside [1, 2], or with the
+    shared one-row denominator of KL and no exponent."""
+
+    params = [SIZES, ["full-gamma", "shared-row"], DTYPES, RANKS, THREADS]
+    param_names = ["size", "denominator", "dtype", "r", "n_threads"]
+
+    def setup(self, size, denominator, dtype, r, n_threads):
+        self.threads = ThreadSetting(n_threads)
+        V = document_term(size, dtype)
+        W, _ = initial_factors(V, r)
+        rng = np.random.default_rng(3)
+        m = W.shape[0]
+        self.W_initial = W
+        self.W = W.copy()
+        self.num = (0.5 + rng.random((m, r))).astype(dtype)
+        self.den = (0.5 + rng.random((1 if denominator == "shared-row" else m, r))).astype(dtype)
+        self.l1 = np.zeros(m, dtype=dtype)
+        self.l2 = np.zeros(m, dtype=dtype)
+        self.dtype = np.dtype(dtype)
+        self.gamma = self.dtype.type(0.5 if denominator == "full-gamma" else 1.0)
+        self.time_kernel()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        np.copyto(self.W, self.W_initial)
+        K.multiplicative_update(
+            self.W, self.num, self.den, self.l1, self.l2, self.gamma, self.dtype.type(EPS),
+            self.dtype.type(np.finfo(self.dtype).tiny),
+        )  # fmt: skip

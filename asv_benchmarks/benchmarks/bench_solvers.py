@@ -1,0 +1,92 @@
+"""Solvers side by side for the Frobenius loss (``fastnmf.nmf(solver=...)``):
+a fixed number of iterations, its time, peak memory and the loss it reaches.
+Iterations of different solvers cost different amounts and gain different
+amounts, so compare ``track_loss`` beside ``time_fit``.
+
+Skipped while ``fastnmf.nmf`` has no ``solver`` parameter; a solver that
+``nmf`` rejects is skipped too.
+"""
+
+import fastnmf
+
+from .common import (
+    DTYPES,
+    LAYOUTS,
+    RANKS,
+    SIZES,
+    THREADS,
+    ThreadSetting,
+    accepts,
+    data,
+    initial_factors,
+    restore_threads,
+)
+
+SOLVERS = ["mu", "hals"]
+ITERATIONS = 10
+
+
+class _SolverFit:
+    """``ITERATIONS`` iterations of one solver (``tol=0``) from a fixed (W0, H0)."""
+
+    timeout = 120
+
+    def setup(self, size, solver, layout, dtype, r, n_threads=1):
+        if not accepts(fastnmf.nmf, "solver"):
+            raise NotImplementedError("fastnmf.nmf has no solver= parameter yet")
+        self.threads = ThreadSetting(n_threads)
+        self.V = data(layout, size, dtype)
+        self.kwargs = dict(
+            solver=solver,
+            loss="frobenius",
+            init=initial_factors(self.V, r),
+            max_iter=ITERATIONS,
+            tol=0.0,
+            n_threads=n_threads,
+        )
+        try:
+            self.result = self.fit()
+        except (TypeError, ValueError) as error:
+            restore_threads(self)
+            raise NotImplementedError(f"solver={solver!r} not available: {error}") from error
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def fit(self):
+        return fastnmf.nmf(self.V, r=self.kwargs["init"][0].shape[1], **self.kwargs)
+
+
+class SolverTime(_SolverFit):
+    """Time of the fit."""
+
+    params = [SIZES, SOLVERS, LAYOUTS, DTYPES, RANKS, THREADS]
+    param_names = ["size", "solver", "layout", "dtype", "r", "n_threads"]
+
+    def time_fit(self, *params):
+        self.fit()
+
+
+class SolverLoss(_SolverFit):
+    """The loss after the fit: with time_fit, how much an iteration buys."""
+
+    params = [SIZES, SOLVERS, LAYOUTS, DTYPES, RANKS]
+    param_names = ["size", "solver", "layout", "dtype", "r"]
+
+    def track_loss(self, *params):
+        return self.result.loss
+
+    track_loss.unit = "objective"
+
+
+class SolverMemory(_SolverFit):
+    """Peak memory of a process that fits (at the larger rank)."""
+
+    params = [SIZES, SOLVERS, LAYOUTS, DTYPES]
+    param_names = ["size", "solver", "layout", "dtype"]
+
+    def setup(self, size, solver, layout, dtype):
+        super().setup(size, solver, layout, dtype, max(RANKS))
+
+    def peakmem_fit(self, *params):
+        self.fit()

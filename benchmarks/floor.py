@@ -1,0 +1,324 @@
+"""How far fastnmf's sparse kernels are from this machine's floor.
+
+``python benchmarks/floor.py --sizes 3M --dtypes float32 --ranks 10 50 --threads 2``
+
+The floor of a piece of work is the time it would take if it only had to
+move its bytes at the measured memory bandwidth, or only had to do its
+floating-point operations at the measured GEMM rate, whichever is longer (a
+roofline bound: nothing real is faster):
+
+    floor = max(bytes / bandwidth, flops / gemm_rate)
+
+and the floor of an iteration is the sum of the floors of its kernels, which
+run one after the other. The script prints, per kernel and per iteration,
+the floor, fastnmf's measured time and their ratio (time / floor).
+
+**Bandwidth** is the best of (a) a NumPy copy of a 128 MiB array (bytes
+read + bytes written; one thread) and (b) a STREAM-like triad
+``a = b + s * c`` over three 128 MiB arrays in a parallel Numba loop with
+``--threads`` threads (3 arrays' bytes), best of 5 runs each.
+
+**GEMM rate** is the best of 5 runs of NumPy ``matmul`` with BLAS limited to
+``--threads`` threads, on the shapes of the work: a 4096 x 4096 by
+4096 x r product (a long inner dimension and r output columns, like the
+sparse-dense products) and a Gram product (n x r)^T (n x r), in the dtype.
+The best rate of the two is used.
+
+**Bytes and flops** of one CSR kernel call on X (p rows, q columns, nnz
+stored entries; i = index bytes (4 for int32), s = itemsize (4 or 8)), which
+updates A (p x r) from B (q x r):
+
+- every stored entry reads its column index (i) and value (s), and gathers
+  the row of B it points to: r * s bytes. B's rows are visited in random
+  order, so each gather is a separate access to at least one cache line;
+  counting only the r * s bytes actually used keeps the floor a lower bound
+  (for r * s < 64 a real gather touches a whole 64-byte line);
+- the row pointers: (p + 1) * i;
+- Frobenius (``csr_times_dense``, num = X B): writes num, p * r * s;
+  2 r flops per entry;
+- Kullback-Leibler (``csr_sampled_numerator``): also reads A's row (p * r * s
+  in all: each row once), writes num; per entry a dot product and an axpy,
+  4 r flops, plus a division and a logarithm for the objective (counted as 2
+  flops, generously);
+- masked (``csr_observed_terms``, only stored entries observed): reads A,
+  writes num and den (2 p * r * s); 6 r flops per entry (dot product and
+  two axpys).
+
+An iteration updates W (X = V, p = m, B = H^T) and then H (X = V^T stored as
+a second CSR matrix, p = n, B = W). Around the sparse kernel each side does:
+
+- Frobenius: the Gram matrix B^T B (reads B, 2 q r^2 flops), the
+  denominator A (B^T B) (reads A, writes den: 2 p r s bytes; 2 p r^2 flops);
+- Kullback-Leibler: the column sums of B (reads B: q r s bytes; q r flops);
+- every loss: the multiplicative update (reads A, num, den, writes A:
+  4 p r s bytes; 3 p r flops).
+
+fastnmf's time for a kernel is the median of ``--repeat`` calls on the
+prepared arrays (the W side and the H side separately); for an iteration it
+is ``(t(k2) - t(k1)) / (k2 - k1)`` from ``fastnmf.nmf`` fits as in
+``compare_sklearn.py``, so it includes the objective evaluated every
+iteration (fused into the W-side kernel for sparse KL and masked; from Gram
+matrices for Frobenius).
+"""
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import compare_sklearn  # noqa: E402  (sibling scripts, found through HERE)
+import synthetic  # noqa: E402
+
+STREAM_BYTES = 128 << 20
+GEMM_SIDE = 4096
+RUNS = 5
+
+
+# --------------------------------------------------------------------------
+# The machine's rates
+
+
+def _best_seconds(function, runs=RUNS):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def measured_bandwidth(threads, stream_bytes=STREAM_BYTES):
+    """(bytes per second, description): the best of a NumPy copy and a
+    parallel Numba triad on float64 arrays of ``stream_bytes`` each."""
+    import numba
+
+    n = stream_bytes // 8
+    a = np.zeros(n)
+    b = np.ones(n)
+    c = np.full(n, 2.0)
+    copy_rate = 2 * a.nbytes / _best_seconds(lambda: np.copyto(a, b))
+
+    @numba.njit(parallel=True, cache=False)
+    def triad(a, b, c, scalar):
+        for i in numba.prange(a.shape[0]):
+            a[i] = b[i] + scalar * c[i]
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        triad(a, b, c, 3.0)
+        triad_rate = 3 * a.nbytes / _best_seconds(lambda: triad(a, b, c, 3.0))
+    finally:
+        numba.set_num_threads(previous)
+    description = (
+        f"bandwidth {max(copy_rate, triad_rate) / 1e9:.1f} GB/s (NumPy copy {copy_rate / 1e9:.1f}, "
+        f"Numba triad with {threads} threads {triad_rate / 1e9:.1f}; {stream_bytes >> 20} MiB arrays)"
+    )
+    return max(copy_rate, triad_rate), description
+
+
+def measured_gemm_rate(dtype, r, n_rows, side=GEMM_SIDE):
+    """(flops per second, description): the best NumPy matmul rate on the
+    kernels' shapes (BLAS threads as set by the caller)."""
+    rng = np.random.default_rng(0)
+    big = rng.random((side, side)).astype(dtype)
+    thin = rng.random((side, r)).astype(dtype)
+    tall = rng.random((n_rows, r)).astype(dtype)
+    skinny_rate = 2 * side * side * r / _best_seconds(lambda: big @ thin)
+    gram_rate = 2 * n_rows * r * r / _best_seconds(lambda: tall.T @ tall)
+    rate = max(skinny_rate, gram_rate)
+    description = (
+        f"GEMM {rate / 1e9:.1f} GFlop/s ({np.dtype(dtype).name}, r={r}: {side}x{side} @ {side}x{r} "
+        f"{skinny_rate / 1e9:.1f}, Gram of {n_rows}x{r} {gram_rate / 1e9:.1f})"
+    )
+    return rate, description
+
+
+# --------------------------------------------------------------------------
+# The work model
+
+
+def kernel_work(kind, nnz, p, r, itemsize, index_size):
+    """(bytes, flops) of one CSR kernel call (see the module docstring)."""
+    per_entry = index_size + itemsize + r * itemsize
+    bytes_moved = nnz * per_entry + (p + 1) * index_size
+    if kind == "frobenius":
+        return bytes_moved + p * r * itemsize, 2 * nnz * r
+    if kind == "kullback-leibler":
+        return bytes_moved + 2 * p * r * itemsize, nnz * (4 * r + 2)
+    if kind == "masked":
+        return bytes_moved + 3 * p * r * itemsize, 6 * nnz * r
+    raise ValueError(f"kind must be 'frobenius', 'kullback-leibler' or 'masked'; got {kind!r}.")
+
+
+def side_work(kind, p, q, r, itemsize):
+    """(bytes, flops) of one side's work besides the sparse kernel."""
+    update = (4 * p * r * itemsize, 3 * p * r)
+    if kind == "frobenius":
+        extra = (q * r * itemsize + 2 * p * r * itemsize, 2 * q * r * r + 2 * p * r * r)
+    elif kind == "kullback-leibler":
+        extra = (q * r * itemsize, q * r)
+    else:
+        extra = (0, 0)
+    return extra[0] + update[0], extra[1] + update[1]
+
+
+def floor_seconds(work, bandwidth, gemm_rate):
+    bytes_moved, flops = work
+    return max(bytes_moved / bandwidth, flops / gemm_rate)
+
+
+# --------------------------------------------------------------------------
+# fastnmf's times
+
+
+class KernelTimer:
+    """Calls one fastnmf CSR kernel on prepared arrays (W side or H side)."""
+
+    def __init__(self, kind, X, A, B):
+        from fastnmf._chunks import balanced_row_chunks
+        from fastnmf._epsilon import EPS
+
+        self.kind = kind
+        self.X = X
+        self.A, self.B = A, B
+        self.bounds = balanced_row_chunks(X.indptr)
+        self.out = np.empty(A.shape, dtype=A.dtype)
+        self.den = np.empty(A.shape, dtype=A.dtype)
+        self.parts = np.zeros(len(self.bounds) - 1)
+        self.eps = A.dtype.type(EPS)
+        self.no_weights = np.empty(0, dtype=A.dtype)
+
+    def __call__(self):
+        from fastnmf import _kernels as K
+
+        X = self.X
+        if self.kind == "frobenius":
+            K.csr_times_dense(X.indptr, X.indices, X.data, self.B, self.bounds, self.out)
+        elif self.kind == "kullback-leibler":
+            K.csr_sampled_numerator(
+                X.indptr, X.indices, X.data, self.A, self.B, self.A.dtype.type(1.0), self.eps,
+                self.bounds, self.out, self.parts, True,
+            )  # fmt: skip
+        else:
+            K.csr_observed_terms(
+                X.indptr, X.indices, X.data, self.no_weights, self.A, self.B, self.A.dtype.type(2.0), self.eps,
+                self.bounds, self.out, self.den, self.parts, True,
+            )  # fmt: skip
+
+    def median_seconds(self, repeat):
+        self()
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            self()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+
+def iteration_seconds(kind, V, W0, H0, threads, repeat, iterations):
+    loss = "kullback-leibler" if kind == "kullback-leibler" else "frobenius"
+    mask = "observed" if kind == "masked" else None
+    solver = "mu" if compare_sklearn.fastnmf_supports_solver() else None
+
+    def fit(k, V=V, W0=W0):
+        seconds, _ = compare_sklearn.fastnmf_fit(
+            V, W0, H0, loss=loss, iterations=k, threads=threads, solver=solver, mask=mask
+        )
+        return seconds
+
+    fit(2, V[:200], W0[:200])
+    return compare_sklearn.per_iteration(fit, iterations=iterations, repeat=repeat, slow_seconds=60.0).seconds
+
+
+# --------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="fastnmf's sparse kernels against the machine's floor (see the module docstring).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--sizes", nargs="+", default=["3M"], choices=list(synthetic.SIZES))
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=5, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--stream-mib", type=int, default=STREAM_BYTES >> 20, help="size of each bandwidth array")
+    parser.add_argument("--gemm-side", type=int, default=GEMM_SIDE, help="side of the square GEMM operand")
+    parser.add_argument("--kinds", nargs="+", default=["frobenius", "kullback-leibler", "masked"],
+                        choices=["frobenius", "kullback-leibler", "masked"])  # fmt: skip
+    args = parser.parse_args(argv)
+
+    import numba
+
+    import fastnmf
+
+    fastnmf.nmf(np.ones((2, 2)), 1, max_iter=1, tol=0.0, n_threads=1)
+    rows = []
+    with compare_sklearn.blas_threads(args.threads):
+        previous_threads = numba.get_num_threads()
+        numba.set_num_threads(args.threads)
+        try:
+            bandwidth, bandwidth_text = measured_bandwidth(args.threads, args.stream_mib << 20)
+            header = compare_sklearn.machine_description(args.threads) + [bandwidth_text]
+            for size in args.sizes:
+                counts = synthetic.corpus(size)
+                for dtype in args.dtypes:
+                    V = counts.astype(dtype)
+                    Vt = V.T.tocsr()
+                    Vt.sort_indices()
+                    m, n = V.shape
+                    itemsize, index_size = V.dtype.itemsize, V.indices.dtype.itemsize
+                    for r in args.ranks:
+                        gemm_rate, gemm_text = measured_gemm_rate(dtype, r, max(m, n), args.gemm_side)
+                        header.append(gemm_text)
+                        W0, H0 = compare_sklearn.random_init(V, r, 0)
+                        Ht0 = np.ascontiguousarray(H0.T)
+                        for kind in args.kinds:
+                            total_floor = 0.0
+                            for side, X, A, B, p, q in (("W", V, W0, Ht0, m, n), ("H", Vt, Ht0, W0, n, m)):
+                                work = kernel_work(kind, X.nnz, p, r, itemsize, index_size)
+                                floor = floor_seconds(work, bandwidth, gemm_rate)
+                                ours = KernelTimer(kind, X, A, B).median_seconds(args.repeat)
+                                rows.append((size, dtype, r, kind, f"kernel, {side} side", work, floor, ours))
+                                dense = side_work(kind, p, q, r, itemsize)
+                                total_floor += floor + floor_seconds(dense, bandwidth, gemm_rate)
+                            ours = iteration_seconds(kind, V, W0, H0, args.threads, args.repeat, args.iterations)
+                            rows.append((size, dtype, r, kind, "MU iteration", None, total_floor, ours))
+                            print(f"  {size} {dtype} r={r} {kind}: iteration floor {1e3 * total_floor:.3g} ms, "
+                                  f"ours {1e3 * ours:.3g} ms", file=sys.stderr, flush=True)  # fmt: skip
+        finally:
+            numba.set_num_threads(previous_threads)
+
+    print("\n".join(dict.fromkeys(header)))
+    print()
+    names = ("size", "dtype", "r", "kernel", "what", "MB moved", "Mflop", "floor ms", "fastnmf ms", "fastnmf/floor")
+    lines = [names]
+    for size, dtype, r, kind, what, work, floor, ours in rows:
+        moved = f"{work[0] / 1e6:.1f}" if work else ""
+        flops = f"{work[1] / 1e6:.0f}" if work else ""
+        lines.append((size, dtype, str(r), kind, what, moved, flops, f"{1e3 * floor:.3g}", f"{1e3 * ours:.3g}",
+                      f"{ours / floor:.1f}x"))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(names))]
+    for index, line in enumerate(lines):
+        print("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    print()
+    print("floor = max(bytes / bandwidth, flops / GEMM rate) per kernel; an iteration's floor adds both sides'")
+    print("kernels and their dense work (Gram matrices, column sums, the update). See floor.py's docstring.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The benchmarks cannot rot: every asv benchmark's setup and methods run once
+on the smallest data, and the comparison and floor scripts run end to end on
+a tiny matrix. Nothing here is timed."""
+
+import importlib
+import importlib.util
+import inspect
+import itertools
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+ASV_SUITE = REPO / "asv_benchmarks" / "benchmarks"
+SCRIPTS = REPO / "benchmarks"
+BENCHMARK_PREFIXES = ("time_", "peakmem_", "track_", "mem_")
+
+
+def _asv_package():
+    """The asv suite as a package of its own name (asv calls it
+    ``benchmarks``, which the scripts' folder would shadow)."""
+    name = "fastnmf_asv_suite"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, ASV_SUITE / "__init__.py", submodule_search_locations=[str(ASV_SUITE)]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+    return name
+
+
+def _benchmark_modules():
+    return sorted(path.stem for path in ASV_SUITE.glob("bench_*.py"))
+
+
+def _benchmark_classes():
+    package = _asv_package()
+    for module_name in _benchmark_modules():
+        module = importlib.import_module(f"{package}.{module_name}")
+        for name, cls in vars(module).items():
+            if inspect.isclass(cls) and cls.__module__ == module.__name__ and not name.startswith("_"):
+                methods = [m for m in dir(cls) if m.startswith(BENCHMARK_PREFIXES)]
+                if methods:
+                    yield pytest.param(cls, methods, id=f"{module_name}.{name}")
+
+
+def _smallest_combinations(cls):
+    """Parameter combinations in order, with the data size set to "tiny" and
+    one thread, so the first that applies is the cheapest."""
+    params = getattr(cls, "params", [])
+    names = getattr(cls, "param_names", [])
+    if params and not isinstance(params[0], (list, tuple)):
+        params, names = [params], names[:1]
+    grid = []
+    for name, values in zip(names, params, strict=True):
+        if name == "size":
+            values = ["tiny"]
+        elif name == "n_threads":
+            values = [1]
+        grid.append(values)
+    return list(itertools.product(*grid))
+
+
+def test_every_benchmark_module_is_collected():
+    assert {"bench_nmf", "bench_kernels", "bench_transform", "bench_solvers"} <= set(_benchmark_modules())
+
+
+@pytest.mark.parametrize(("cls", "methods"), list(_benchmark_classes()))
+def test_asv_benchmark_runs_once(cls, methods):
+    for combination in _smallest_combinations(cls):
+        benchmark = cls()
+        try:
+            if hasattr(benchmark, "setup"):
+                benchmark.setup(*combination)
+        except NotImplementedError:
+            if hasattr(benchmark, "teardown"):
+                benchmark.teardown(*combination)
+            continue
+        try:
+            for method in methods:
+                value = getattr(benchmark, method)(*combination)
+                if method.startswith("track_"):
+                    assert np.isfinite(value), f"{method}{combination} returned {value!r}"
+        finally:
+            if hasattr(benchmark, "teardown"):
+                benchmark.teardown(*combination)
+        return
+    pytest.skip(f"{cls.__name__}: every combination is skipped here (NotImplementedError in setup)")
+
+
+@pytest.fixture
+def scripts(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    return lambda name: importlib.import_module(name)
+
+
+def test_synthetic_matrix_is_seeded_and_realistic(scripts):
+    synthetic = scripts("synthetic")
+    X = synthetic.corpus("tiny", seed=3, dtype=np.float32)
+    again = synthetic.corpus("tiny", seed=3, dtype=np.float32)
+    assert sp.issparse(X) and X.format == "csr" and X.dtype == np.float32
+    assert X.shape == (synthetic.SIZES["tiny"].n_docs, synthetic.SIZES["tiny"].n_terms)
+    assert (X != again).nnz == 0
+    assert X.has_sorted_indices and X.data.min() >= 1
+    stats = synthetic.statistics(X)
+    assert 5_000 < stats["nnz"] < 20_000
+    # Uneven columns: the most common term is in far more documents than the median one.
+    assert stats["max col nnz / median"] > 10
+    assert stats["max col nnz (% of docs)"] > 30
+
+
+def test_synthetic_rejects_bad_arguments(scripts):
+    synthetic = scripts("synthetic")
+    with pytest.raises(ValueError, match="size must be one of"):
+        synthetic.corpus("huge")
+    with pytest.raises(ValueError, match="n_docs must be a positive integer; got 0"):
+        synthetic.document_term_matrix(0, 10)
+
+
+def test_masked_reference_is_the_same_update_as_fastnmf(scripts):
+    import fastnmf
+
+    compare = scripts("compare_sklearn")
+    V = scripts("synthetic").corpus("tiny", seed=1)
+    W0, H0 = compare.random_init(V, 4, seed=0)
+    for beta, loss in ((2.0, "frobenius"), (1.0, "kullback-leibler")):
+        W_ref, H_ref = compare.MaskedReference(V, beta).fit(W0, H0, 3)
+        result = fastnmf.nmf(V, 4, loss=loss, mask="observed", init=(W0, H0), max_iter=3, tol=0.0)
+        np.testing.assert_allclose(result.W, W_ref, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(result.H, H_ref, rtol=1e-9, atol=1e-12)
+
+
+def test_compare_sklearn_runs_on_a_tiny_matrix(scripts, capsys):
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_sklearn")
+    code = compare.main(
+        ["--sizes", "tiny", "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--cd-iterations", "3", "--max-iterations", "5"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "KL MU vs sklearn mu" in out and "masked frobenius MU vs scipy/numpy" in out
+    assert "time to cd's loss" in out and "CPU:" in out
+
+
+def test_floor_runs_on_a_tiny_matrix(scripts, capsys):
+    floor = scripts("floor")
+    code = floor.main(
+        ["--sizes", "tiny", "--dtypes", "float32", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--stream-mib", "4", "--gemm-side", "256"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "bandwidth" in out and "GEMM" in out and "MU iteration" in out
+
+
+def test_floor_work_model(scripts):
+    floor = scripts("floor")
+    # Frobenius: per entry an int32 index, a float32 value and a row of r floats.
+    moved, flops = floor.kernel_work("frobenius", nnz=100, p=10, r=8, itemsize=4, index_size=4)
+    assert moved == 100 * (4 + 4 + 32) + 11 * 4 + 10 * 8 * 4
+    assert flops == 2 * 100 * 8
+    with pytest.raises(ValueError, match="kind must be"):
+        floor.kernel_work("itakura-saito", 1, 1, 1, 4, 4)
