@@ -5,10 +5,13 @@ Each outer iteration computes the expensive products P = V H^T (O(nnz r))
 and G = H H^T once, then sweeps the cheap exact column updates of W
 (O(m r^2) each) several times while they still make progress: at most
 ``1 + alpha * rho`` sweeps, where rho is the ratio of the cost of the
-products to the cost of a sweep, and stopping once a sweep changes W by
+products to the cost of a sweep, and stopping once a sweep changes a row by
 less than ``delta`` times the first sweep did (Gillis & Glineur's alpha =
-0.5, delta = 0.1). Then the same for H. Each sweep is an exact block
-coordinate-descent step, so the objective never increases.
+0.5, delta = 0.1). Given P and G the rows of W are independent problems, so
+the stopping test is applied row by row, inside one parallel kernel call
+where each row stays in cache (Gillis & Glineur test the whole matrix, which
+needs a barrier after every sweep). Then the same for H. Each sweep is an
+exact block coordinate-descent step, so the objective never increases.
 """
 
 import numpy as np
@@ -50,15 +53,7 @@ class HALSSteps:
         r = A.shape[1]
         cost = 2.0 * self.nnz * r + other_rows * r * r
         n_sweeps = inner_sweeps(cost, A.shape[0], r) if self.accelerate else 1
-        parts = np.zeros(len(bounds) - 1)
-        first = None
-        for _ in range(n_sweeps):
-            K.hals_rows(A, P, G, l1, l2, self.flush, bounds, parts)
-            change = float(parts.sum())
-            if first is None:
-                first = change
-            elif change <= DELTA * DELTA * first:
-                break
+        K.hals_rows(A, P, G, l1, l2, self.flush, bounds, n_sweeps, DELTA * DELTA)
 
     def update(self, W, Ht):
         l1_W, l2_W, l1_H, l2_H = self.penalties

@@ -328,3 +328,36 @@ def all_entries_power_product(A, B, beta, eps=EPS):
 def multiplicative_update(A, num, den, l1, l2, gamma, eps=EPS, tiny=None):
     """The kernel's contract: see :func:`apply_update`."""
     return apply_update(A, num, den, l1, l2, gamma, eps, tiny)
+
+
+def hals_rows(A, P, G, l1, l2, tiny, max_sweeps, delta_squared):
+    """The HALS kernel's contract, one row at a time: each sweep sets every
+    entry of the row, in column order, to its exact minimizer
+    max(0, (P_ik - l1_i - sum_{l != k} A_il G_lk) / (G_kk + l2_i)) (0 if the
+    denominator is 0; below ``tiny``: 0); a row stops after a sweep whose
+    squared change is at most ``delta_squared`` times its first sweep's."""
+    A = np.array(A, dtype=np.float64)
+    P = np.asarray(P, dtype=np.float64)
+    G = np.asarray(G, dtype=np.float64)
+    for i in range(A.shape[0]):
+        first = None
+        for _ in range(max_sweeps):
+            before = A[i].copy()
+            for k in range(A.shape[1]):
+                others = A[i] @ G[:, k] - A[i, k] * G[k, k]
+                denominator = G[k, k] + l2[i]
+                value = (P[i, k] - l1[i] - others) / denominator if denominator > 0 else 0.0
+                A[i, k] = value if value >= tiny else 0.0
+            change = float(np.sum((A[i] - before) ** 2))
+            if first is None:
+                first = change
+            elif change <= delta_squared * first:
+                break
+    return A
+
+
+def frobenius_penalized(X, A, B, l1, l2):
+    """0.5 ||X - A B^T||^2 + sum_i l1_i |A_i| + 0.5 l2_i ||A_i||^2 (float64)."""
+    R = np.asarray(X, dtype=np.float64) - np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64).T
+    A = np.asarray(A, dtype=np.float64)
+    return 0.5 * np.sum(R**2) + np.sum(l1 * A.sum(axis=1)) + 0.5 * np.sum(l2 * (A**2).sum(axis=1))

@@ -385,6 +385,33 @@ def test_multiplicative_update_flushes_subnormals(dtype):
     assert_array_equal(A, np.array([[0.0, 1.0, smallest * 2]], dtype=dtype))
 
 
+@pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
+@pytest.mark.parametrize("max_sweeps", [1, 6])
+def test_hals_rows(max_sweeps, penalized, dtype, n_threads):
+    rng = np.random.default_rng(11)
+    for m, n, r in [(1, 1, 1), (9, 7, 1), (12, 10, 3), (5, 30, 6)]:
+        where = f"m={m}, n={n}, r={r}"
+        X = rng.random((m, n))
+        B = rng.random((n, r))
+        if r > 1:
+            B[:, 0] = 0  # a zero column of B: G[0, 0] = 0 (and no L2 when plain)
+        A = (rng.random((m, r)) + 0.1).astype(dtype)
+        P = (X @ B).astype(dtype)
+        G = (B.T @ B).astype(dtype)
+        l1 = (rng.random(m) * 0.1 if penalized else np.zeros(m)).astype(dtype)
+        l2 = (rng.random(m) * 0.1 if penalized else np.zeros(m)).astype(dtype)
+        original = A.copy()
+        bounds = uniform_row_chunks(m, r * r)
+        K.hals_rows(A, P, G, l1, l2, dtype.type(tiny(dtype)), bounds, max_sweeps, 0.01)
+        ref = naive.hals_rows(original, P, G, l1, l2, tiny(dtype), max_sweeps, 0.01)
+        assert A.dtype == dtype
+        assert (A >= 0).all() and np.isfinite(A).all(), where
+        assert_close(A, ref, dtype, err_msg=where)
+        before = naive.frobenius_penalized(X, original, B, l1, l2)
+        after = naive.frobenius_penalized(X, A, B, l1, l2)
+        assert after <= before * (1 + 1e-6), where  # exact coordinate descent never increases it
+
+
 # --------------------------------------------------------------------------
 # Threads and dtypes
 # --------------------------------------------------------------------------
@@ -429,6 +456,9 @@ def run_every_kernel(dtype, seed=7):
     l1, l2 = np.full(m, 0.1, dtype), np.full(m, 0.2, dtype)
     K.multiplicative_update(updated, num, den, l1, l2, dtype.type(2 / 3), eps, dtype.type(tiny(dtype)))
     results["multiplicative_update"] = updated
+    swept = A.copy()
+    K.hals_rows(swept, num, np.ascontiguousarray(B.T @ B), l1, l2, dtype.type(tiny(dtype)), bounds, 4, 0.01)
+    results["hals_rows"] = swept
     return results
 
 
