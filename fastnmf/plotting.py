@@ -99,14 +99,38 @@ def _positive_int(value, name):
     return int(value)
 
 
-def _grid(count, ncols):
-    ncols = min(count, ncols)
-    return math.ceil(count / ncols), ncols
+def _panel_grid(fig, count, ncols, panel_size, extra_height=0.0):
+    """``count`` panels in rows of at most ``ncols``, on ``fig`` (cleared) or a new figure.
 
+    Parameters
+    ----------
+    fig : matplotlib Figure or None
+        As the plotting functions' ``fig``.
+    count : int
+        Panels wanted.
+    ncols : int
+        Panels per row at most.
+    panel_size : (float, float)
+        Width and height of one panel, in inches.
+    extra_height : float, default 0.0
+        Inches added to the figure's height (e.g. for a title).
 
-def _hide_unused(axes, used):
-    for ax in axes[used:]:
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : array of ``count`` Axes
+        Row by row; the grid's spare axes are hidden.
+    cols : int
+        Panels per row.
+    """
+    cols = min(count, ncols)
+    rows = math.ceil(count / cols)
+    panel_width, panel_height = panel_size
+    fig = _new_figure(fig, (panel_width * cols, panel_height * rows + extra_height))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[count:]:
         ax.set_visible(False)
+    return fig, axes[:count], cols
 
 
 def plot_factor_bars(
@@ -167,10 +191,8 @@ def plot_factor_bars(
         ax.set_ylabel(value_label)
         ax.legend(frameon=False)
     else:
-        rows, cols = _grid(r, ncols)
         panel_width = max(PANEL_WIDTH, 0.8 + 0.2 * n)  # room for n bars
-        fig = _new_figure(fig, (panel_width * cols, PANEL_HEIGHT * rows))
-        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        fig, axes, cols = _panel_grid(fig, r, ncols, (panel_width, PANEL_HEIGHT))
         label_inches = 0.08 * n * (max(len(label) for label in labels) + 1)
         rotation = 90 if label_inches > panel_width - 0.6 else 0
         for k in range(r):
@@ -180,7 +202,6 @@ def plot_factor_bars(
             ax.set_title(factor_names[k], fontsize="medium")
             if k % cols == 0:
                 ax.set_ylabel(value_label)
-        _hide_unused(axes, r)
     if title is not None:
         fig.suptitle(title)
     return fig
@@ -223,9 +244,7 @@ def plot_top_terms(H, vocabulary, n_terms=10, *, topic_names=None, normalize=Tru
     if normalize:
         totals = H.sum(axis=1, keepdims=True)
         H = np.divide(H, totals, out=np.zeros_like(H), where=totals > 0)
-    rows, cols = _grid(r, ncols)
-    fig = _new_figure(fig, (PANEL_WIDTH * cols, (0.6 + 0.17 * n_terms) * rows))
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    fig, axes, _ = _panel_grid(fig, r, ncols, (PANEL_WIDTH, 0.6 + 0.17 * n_terms))
     for k in range(r):
         top = np.argsort(H[k], kind="stable")[::-1][:n_terms]
         ax = axes[k]
@@ -234,7 +253,6 @@ def plot_top_terms(H, vocabulary, n_terms=10, *, topic_names=None, normalize=Tru
         ax.set_yticks(positions, [vocabulary[j] for j in top], fontsize="small")
         ax.tick_params(axis="x", labelsize="x-small")
         ax.set_title(topic_names[k], fontsize="medium")
-    _hide_unused(axes, r)
     if title is not None:
         fig.suptitle(title)
     return fig
@@ -330,11 +348,9 @@ def plot_basis_images(basis, image_shape, *, ncols=None, symmetric=False, cmap=N
     ncols = math.ceil(math.sqrt(k)) if ncols is None else _positive_int(ncols, "ncols")
     titles = None if titles is None else _labels(titles, k, "titles", "")
     cmap = cmap if cmap is not None else ("RdBu_r" if symmetric else "gray")
-    rows, cols = _grid(k, ncols)
     panel_width = IMAGE_PANEL * min(1.0, width / height) + 0.05
     panel_height = IMAGE_PANEL * min(1.0, height / width) + (0.2 if titles else 0.05)
-    fig = _new_figure(fig, (panel_width * cols, panel_height * rows + (0.3 if title else 0.0)))
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    fig, axes, _ = _panel_grid(fig, k, ncols, (panel_width, panel_height), extra_height=0.3 if title else 0.0)
     for i in range(k):
         image = B[i].reshape(height, width)
         if symmetric:
@@ -348,7 +364,6 @@ def plot_basis_images(basis, image_shape, *, ncols=None, symmetric=False, cmap=N
         ax.set_yticks([])
         if titles is not None:
             ax.set_title(titles[i], fontsize="x-small")
-    _hide_unused(axes, k)
     if title is not None:
         fig.suptitle(title)
     return fig

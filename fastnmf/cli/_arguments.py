@@ -1,0 +1,79 @@
+"""Argument parsing pieces shared by the subcommands: the one-line-error
+parser, the argument types and the fit options."""
+
+import argparse
+
+from ._errors import EXIT_USAGE
+
+FORMATS = ("mtx", "npz", "npy", "csv", "uci", "mat", "ratings")  # as fastnmf.io.FORMATS
+LOSS_ALIASES = {"fro": "frobenius", "kl": "kullback-leibler", "is": "itakura-saito"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, reporting a bad command line in one line (plus a hint)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {value}")
+    return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {value}")
+    return value
+
+
+def non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number; got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite non-negative number; got {text}")
+    return value
+
+
+def fraction(text):
+    value = non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1; got {text}")
+    return value
+
+
+def loss_type(text):
+    """A loss name, a short alias (fro, kl, is) or a beta."""
+    name = LOSS_ALIASES.get(text, text)
+    if name in ("frobenius", "kullback-leibler", "itakura-saito"):
+        return name
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected frobenius, kullback-leibler, itakura-saito (or fro, kl, is) or a number; got {text!r}"
+        ) from None
+
+
+def add_fit_options(parser, *, max_iter=200, tol=1e-4):
+    group = parser.add_argument_group("fit")
+    group.add_argument(
+        "--max-iter", type=non_negative_int, default=max_iter, help=f"iteration limit (default {max_iter})"
+    )
+    group.add_argument(
+        "--tol", type=non_negative_float, default=tol, help=f"stopping tolerance (default {tol:g}; 0: run --max-iter)"
+    )
+    group.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    group.add_argument("--threads", type=positive_int, default=None, help="Numba threads (default: all cores)")
+    group.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
