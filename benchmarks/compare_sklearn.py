@@ -427,7 +427,10 @@ class Comparison:
 
     def mu_rows(self):
         mu = {"solver": "mu"} if self.solvers[0] is not None else {}
-        for loss, label in (("frobenius", "frobenius"), ("kullback-leibler", "KL"), (1.5, "beta=1.5")):
+        labels = {"frobenius": "frobenius", "kullback-leibler": "KL"}
+        for name in self.args.mu_losses:
+            loss = name if name in labels else float(name)
+            label = labels.get(name, f"beta={name}")
             ours = self.fastnmf_per_iteration(loss, **mu)
             theirs = self.sklearn_per_iteration(loss, "mu")
             self.row(f"{label} MU vs sklearn mu", _ms(ours), _ms(theirs), _ratio(theirs, ours))
@@ -528,12 +531,22 @@ def parse_arguments(argv):
     parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
     parser.add_argument("--seed", type=int, default=0, help="seed of the matrices and of (W0, H0)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["mu", "cd", "masked"], help="row groups to leave out")
+    parser.add_argument("--mu-losses", nargs="+", default=["frobenius", "kullback-leibler", "1.5"],
+                        help="losses of the MU rows: names or betas > 0")  # fmt: skip
     parser.add_argument("--threading-layer", choices=["default", "omp", "tbb", "workqueue"], default="default",
                         help="Numba threading layer (before any kernel runs)")  # fmt: skip
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.iterations < 1 or args.threads < 1:
         parser.error("--repeat, --iterations and --threads must be at least 1")
+    for name in args.mu_losses:
+        if name not in ("frobenius", "kullback-leibler"):
+            try:
+                beta = float(name)
+            except ValueError:
+                parser.error(f"--mu-losses takes 'frobenius', 'kullback-leibler' or a beta > 0; got {name!r}")
+            if not beta > 0:
+                parser.error(f"--mu-losses: beta must be > 0 on sparse V; got {name!r}")
     return args
 
 

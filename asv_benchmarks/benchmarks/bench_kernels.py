@@ -2,9 +2,9 @@
 arrays, so that a regression in one kernel shows as that kernel's timing and
 not as a share of a whole fit.
 
-The kernels that write in place (``dense_terms``,
-``multiplicative_update``) are timed together with a copy that restores their
-input (one pass over the array), so that every call sees the same values.
+The kernels that write in place (``dense_terms``, ``multiplicative_update``,
+``hals_rows``) are timed together with a copy that restores their input (one
+pass over the array), so that every call sees the same values.
 """
 
 import numpy as np
@@ -223,4 +223,43 @@ class MultiplicativeUpdate:
         K.multiplicative_update(
             self.W, self.num, self.den, self.l1, self.l2, self.gamma, self.dtype.type(EPS),
             self.dtype.type(np.finfo(self.dtype).tiny),
+        )  # fmt: skip
+
+
+class HALSRows:
+    """``hals_rows``: the exact coordinate updates of W's rows given P = V H^T
+    and G = H H^T, one sweep or several (HALS's inner loop; the sweeps stop
+    early only when they stop changing W, which ``delta_squared = 0`` rules
+    out, so every call does the same work). Restores W before each call."""
+
+    params = [SIZES, [1, 8], DTYPES, RANKS, THREADS]
+    param_names = ["size", "sweeps", "dtype", "r", "n_threads"]
+
+    def setup(self, size, sweeps, dtype, r, n_threads):
+        if not hasattr(K, "hals_rows"):
+            raise NotImplementedError("this fastnmf has no hals_rows kernel")
+        self.threads = ThreadSetting(n_threads)
+        V = document_term(size, dtype)
+        W, H = initial_factors(V, r)
+        Ht = np.ascontiguousarray(H.T)
+        self.W_initial = W
+        self.W = W.copy()
+        self.P = np.ascontiguousarray(V @ Ht)
+        self.G = np.ascontiguousarray(Ht.T @ Ht)
+        m = W.shape[0]
+        self.l1 = np.zeros(m, dtype=dtype)
+        self.l2 = np.zeros(m, dtype=dtype)
+        self.dtype = np.dtype(dtype)
+        self.bounds = uniform_row_chunks(m, r * r)
+        self.sweeps = sweeps
+        self.time_kernel()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        np.copyto(self.W, self.W_initial)
+        K.hals_rows(
+            self.W, self.P, self.G, self.l1, self.l2, self.dtype.type(np.finfo(self.dtype).tiny),
+            self.bounds, self.sweeps, 0.0,
         )  # fmt: skip
