@@ -82,3 +82,23 @@ def low_rank(m, n, r, rng, dtype=np.float64, offset=0.0):
     W = rng.random((m, r)) + 0.1
     H = rng.random((r, n)) + 0.1
     return (W @ H + offset).astype(dtype), W, H
+
+
+# Small problems shared by the fit tests.
+ONE_THREAD = dict(n_threads=1, **MU)
+
+
+def data(beta, layout="dense", dtype=np.float64, m=12, n=9, seed=0):
+    """A small non-negative V with zeros (one empty row and column) for
+    beta > 0, strictly positive for beta <= 0; dense, or CSR."""
+    rng = np.random.default_rng(seed)
+    X = random_sparse(m, n, 0.5, rng, np.float64, empty_row=1, empty_col=2).toarray()
+    if beta <= 0:
+        X = X + 0.3
+    X = X.astype(dtype)
+    return sp.csr_array(X) if layout == "csr" else X
+
+
+def factors(m, n, r, dtype=np.float64, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((m, r)) + 0.1).astype(dtype), (rng.random((r, n)) + 0.1).astype(dtype)

@@ -163,9 +163,9 @@ def _read_numbers(path, delimiter, data_start, n_fields, index, dtype):
         raise _diagnose(path, delimiter, data_start, n_fields, index, error) from None
 
 
-def _read_index(path, delimiter, data_start, n_fields):
-    """The first field of each data line, checking every line's field count."""
-    labels = []
+def _data_lines(path, delimiter, data_start, n_fields):
+    """``(line number, fields)`` of each non-empty data line; a line with the
+    wrong number of fields raises :class:`FileFormatError` naming it."""
     with open_text(path) as file:
         for number, line in enumerate(file, start=1):
             if number < data_start or not line.strip():
@@ -173,7 +173,12 @@ def _read_index(path, delimiter, data_start, n_fields):
             fields = _split(line.rstrip("\r\n"), delimiter)
             if len(fields) != n_fields:
                 raise FileFormatError(path, _field_count_message(n_fields, len(fields)), line=number)
-            labels.append(fields[0])
+            yield number, fields
+
+
+def _read_index(path, delimiter, data_start, n_fields):
+    """The first field of each data line, checking every line's field count."""
+    labels = [fields[0] for _, fields in _data_lines(path, delimiter, data_start, n_fields)]
     return np.array(labels, dtype=str)
 
 
@@ -184,18 +189,12 @@ def _field_count_message(expected, got):
 def _diagnose(path, delimiter, data_start, n_fields, index, error):
     """Find the line and field that made loadtxt fail; fall back on its message."""
     try:
-        with open_text(path) as file:
-            for number, line in enumerate(file, start=1):
-                if number < data_start or not line.strip():
-                    continue
-                fields = _split(line.rstrip("\r\n"), delimiter)
-                if len(fields) != n_fields:
-                    return FileFormatError(path, _field_count_message(n_fields, len(fields)), line=number)
-                for column, field in enumerate(fields[1:] if index else fields, start=2 if index else 1):
-                    if not is_number(field):
-                        return FileFormatError(
-                            path, f"{field!r} is not a number.", line=number, field=f"column {column}"
-                        )
+        for number, fields in _data_lines(path, delimiter, data_start, n_fields):
+            for column, field in enumerate(fields[1:] if index else fields, start=2 if index else 1):
+                if not is_number(field):
+                    return FileFormatError(path, f"{field!r} is not a number.", line=number, field=f"column {column}")
+    except FileFormatError as wrong_count:
+        return wrong_count
     except PARSER_ERRORS as scan_error:
         return FileFormatError(path, f"cannot be read as text: {scan_error}")
     return FileFormatError(path, f"cannot be read as delimited numbers: {error}")

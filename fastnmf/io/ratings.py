@@ -2,7 +2,7 @@
 ``ratings.dat`` and ``ratings.csv``.
 
 Reading is :func:`fastnmf.recommend.load_ratings` (one reader in the
-package); this module adapts it to :class:`LabeledMatrix` and adds the writer.
+package, in :mod:`fastnmf._ratings_file`); this module adapts it to :class:`LabeledMatrix` and adds the writer.
 """
 
 import os
@@ -11,6 +11,7 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
+from .._ratings_file import load_ratings
 from ._common import FileFormatError, LabeledMatrix, existing_file
 
 SEPARATORS = {"movielens-100k": "\t", "movielens-1m": "::", "csv": ","}
@@ -40,8 +41,6 @@ def read_ratings(path, *, layout="auto", dtype=np.float64):
     FileFormatError
         For a malformed line or a pair rated twice, naming the line.
     """
-    from ..recommend import load_ratings
-
     path = existing_file(path)
     try:
         ratings = load_ratings(path, layout=layout, dtype=dtype)
