@@ -406,3 +406,14 @@ def test_huge_values_give_finite_factors_or_a_clear_error(dtype, scale, layout, 
     true_loss = 0.5 * np.linalg.norm(dense.astype(np.float64) - result.W.astype(np.float64) @ result.H) ** 2
     if loss == "frobenius":
         np.testing.assert_allclose(result.data_loss, true_loss, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(loss="kullback-leibler"), dict(loss=1.5), dict(mask=np.ones((6, 5), dtype=bool))],
+    ids=["kl", "beta-1.5", "masked"],
+)
+def test_hals_only_for_unmasked_frobenius(options):
+    V = np.random.default_rng(0).random((6, 5)) + 0.1
+    with pytest.raises(ValueError, match=r'solver="hals" supports only the unmasked Frobenius loss'):
+        nmf(V, 2, solver="hals", max_iter=2, n_threads=1, **options)
