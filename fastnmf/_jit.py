@@ -1,6 +1,7 @@
 """The one place that decides how fastnmf's kernels are compiled.
 
-Every kernel module imports :func:`kernel` (parallel) or :func:`serial_kernel`
+Every kernel module imports :func:`kernel` (parallel), :func:`serial_kernel` or
+:func:`inlined_kernel`
 from here and never calls ``numba.njit`` itself, so the options below hold for
 the whole package:
 
@@ -48,5 +49,11 @@ def kernel(func):
 
 
 def serial_kernel(func):
-    """Compile ``func`` as a serial helper, inlinable into parallel kernels."""
+    """Compile ``func`` as a serial helper that kernels call."""
     return njit(parallel=False, **_OPTIONS)(func)
+
+
+def inlined_kernel(func):
+    """Compile ``func`` as a serial helper that Numba inlines into the kernels
+    calling it, before LLVM sees them."""
+    return njit(parallel=False, inline="always", **_OPTIONS)(func)

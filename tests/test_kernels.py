@@ -252,6 +252,35 @@ def test_csr_sampled_product(dtype, n_threads):
         assert_close(out, ref, dtype, err_msg=shape_id)
 
 
+def test_csr_kernels_every_group_remainder(dtype):
+    """The CSR kernels take a row's entries four at a time, then the rest one
+    at a time: rows of 0 to 9 entries cover every remainder and group count."""
+    lengths = np.arange(10)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = np.concatenate([np.arange(k) * 2 for k in lengths]).astype(np.int32)
+    rng = np.random.default_rng(5)
+    data = (rng.random(indptr[-1]) + 0.5).astype(dtype)
+    A = (rng.random((10, 3)) + 0.1).astype(dtype)
+    B = (rng.random((18, 3)) + 0.1).astype(dtype)
+    bounds = balanced_row_chunks(indptr)
+    out = nan_array(A.shape, dtype)
+    K.csr_times_dense(indptr, indices, data, B, bounds, out)
+    assert_close(out, naive.csr_times_dense(indptr, indices, data, B, (10, 18)), dtype)
+    parts = loss_parts_for(bounds)
+    K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), dtype.type(EPS), bounds, out, parts, True)
+    ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
+    assert_close(out, ref, dtype)
+    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+    num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+    K.csr_observed_terms(
+        indptr, indices, data, np.empty(0, dtype), A, B, dtype.type(1.0), dtype.type(EPS), bounds, num, den, parts, True
+    )
+    ref_num, ref_den, ref_loss = naive.csr_observed_terms(indptr, indices, data, np.empty(0, dtype), A, B, 1.0)
+    assert_close(num, ref_num, dtype)
+    assert_close(den, ref_den, dtype)
+    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+
+
 def test_csr_kernels_accept_int64_indices():
     """Matrices with 2**31 or more entries get int64 indices."""
     X, A, B = make_case("empty-row-col", np.dtype(np.float64))

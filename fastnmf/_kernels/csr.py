@@ -10,28 +10,107 @@ of nonzeros, not of rows. Each ``prange`` iteration owns one chunk and writes
 only its rows of the outputs and its own slot ``loss_parts[c]``: no races, and
 since the chunks do not depend on the number of threads, neither do the
 results.
+
+The stored entries of a row are taken in groups of four (then one at a time
+for the rest). An output row ``out[i]`` is updated once per group with the
+four scaled rows of B summed, instead of once per entry: LLVM cannot keep
+``out[i]`` in registers (r is not known when compiling, and ``out`` might
+alias B), so updating it per entry chains a load, an add and a store through
+memory for every entry. Likewise the four products (A B^T)_ij of a group are
+computed in one pass over A[i]. Measured against the entry-at-a-time loop
+(synthetic 5,000 x 20,000 document-term matrix with 0.5M nonzeros, one
+thread, r = 10 and 50, float32 and float64, medians of 11): ``X @ B`` 1.2 to
+2.1 times faster (and faster than SciPy's), the sampled numerator 1.3 to 2.0
+times, the observed-entry terms 1.0 to 2.0 times.
+
+The loop helpers below are inlined by Numba (``inlined_kernel``): left as
+calls, they cost more than the grouping saves. The per-entry scalar helpers
+are ordinary calls; inlining them as well added a third to the cold compile
+time for no measured gain.
 """
 
-import numpy as np
 from numba import prange
 
-from .._jit import kernel
+from .._jit import inlined_kernel, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, power
+
+GROUP = 4  # stored entries whose rows of B are summed before out[i] is updated
+
+
+@inlined_kernel
+def _add_row(out, i, B, j, c):
+    """out[i] += c * B[j]."""
+    for k in range(B.shape[1]):
+        out[i, k] += c * B[j, k]
+
+
+@inlined_kernel
+def _add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3):
+    """out[i] += c0 B[j0] + c1 B[j1] + c2 B[j2] + c3 B[j3], with one load and
+    one store of out[i, k] per k."""
+    for k in range(B.shape[1]):
+        out[i, k] += (c0 * B[j0, k] + c1 * B[j1, k]) + (c2 * B[j2, k] + c3 * B[j3, k])
+
+
+@inlined_kernel
+def _row_dot(A, i, B, j, zero):
+    """A[i] . B[j], accumulated in the dtype of ``zero``."""
+    s = zero
+    for k in range(A.shape[1]):
+        s += A[i, k] * B[j, k]
+    return s
+
+
+@inlined_kernel
+def _four_dots(A, i, B, j0, j1, j2, j3, zero):
+    """A[i] . B[j0], ..., A[i] . B[j3] in one pass over A[i]."""
+    s0 = s1 = s2 = s3 = zero
+    for k in range(A.shape[1]):
+        a = A[i, k]
+        s0 += a * B[j0, k]
+        s1 += a * B[j1, k]
+        s2 += a * B[j2, k]
+        s3 += a * B[j3, k]
+    return s0, s1, s2, s3
+
+
+@inlined_kernel
+def _zero_row(out, i):
+    for k in range(out.shape[1]):
+        out[i, k] = 0
+
+
+@inlined_kernel
+def _group_end(start, end):
+    """Where the groups of four of the entries start..end-1 end."""
+    return start + (end - start) // GROUP * GROUP
 
 
 @kernel
 def csr_times_dense(indptr, indices, data, B, bounds, out):
     """out = X @ B (the numerator of the Frobenius update)."""
-    r = B.shape[1]
     for c in prange(bounds.shape[0] - 1):
         for i in range(bounds[c], bounds[c + 1]):
-            for k in range(r):
-                out[i, k] = 0
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                v = data[p]
-                for k in range(r):
-                    out[i, k] += v * B[j, k]
+            _zero_row(out, i)
+            start, end = indptr[i], indptr[i + 1]
+            grouped = _group_end(start, end)
+            for p in range(start, grouped, GROUP):
+                _add_four_rows(
+                    out, i, B, indices[p], indices[p + 1], indices[p + 2], indices[p + 3],
+                    data[p], data[p + 1], data[p + 2], data[p + 3],
+                )  # fmt: skip
+            for p in range(grouped, end):
+                _add_row(out, i, B, indices[p], data[p])
+
+
+@serial_kernel
+def _sampled_entry(ab, v, beta, eps, expo, one, with_loss):
+    """For a stored entry v = X[i, j] with ab = (A B^T)_ij: its coefficient
+    v ab^(beta - 2) on B[j] in the sampled numerator, and (with
+    ``with_loss``) its share of the objective."""
+    coef = v * power(clamp(ab, beta, eps), expo, one)
+    loss = divergence_above_zero(v, ab, beta, eps) if with_loss else 0.0
+    return coef, loss
 
 
 @kernel
@@ -44,27 +123,59 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     stored entries of d(x | ab) - d(0 | ab); the rest of the objective,
     d(0 | ab) over all entries, is computed without touching X.
     """
-    r = B.shape[1]
     zero = eps - eps
     one = eps / eps
     expo = beta - 2 * one
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            for k in range(r):
-                out[i, k] = zero
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                v = data[p]
-                ab = zero
-                for k in range(r):
-                    ab += A[i, k] * B[j, k]
-                coef = v * power(clamp(ab, beta, eps), expo, one)
-                for k in range(r):
-                    out[i, k] += coef * B[j, k]
-                if with_loss:
-                    part += divergence_above_zero(v, ab, beta, eps)
+            _zero_row(out, i)
+            start, end = indptr[i], indptr[i + 1]
+            grouped = _group_end(start, end)
+            for p in range(start, grouped, GROUP):
+                j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+                ab0, ab1, ab2, ab3 = _four_dots(A, i, B, j0, j1, j2, j3, zero)
+                c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
+                c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
+                c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
+                c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
+                _add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
+                part += (l0 + l1) + (l2 + l3)
+            for p in range(grouped, end):
+                ab = _row_dot(A, i, B, indices[p], zero)
+                coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
+                _add_row(out, i, B, indices[p], coef)
+                part += loss
         loss_parts[c] = part
+
+
+@serial_kernel
+def _observed_entry(ab, v, w, beta, eps, one, with_loss):
+    """For an observed entry v = X[i, j] of weight w, with ab = (A B^T)_ij:
+    its coefficients on B[j] in the numerator, w v ab^(beta - 2), and in the
+    denominator, w ab^(beta - 1), and (with ``with_loss``) its weighted share
+    of the objective. All three are zero where w is zero."""
+    zero = eps - eps
+    if w == zero:
+        return zero, zero, 0.0
+    if beta == 2:
+        num_coef = w * v
+        den_coef = w * ab
+    else:
+        x = clamp(ab, beta, eps)
+        num_coef = w * v * power(x, beta - 2 * one, one)
+        den_coef = w * power(x, beta - one, one)
+    loss = w * divergence(v, ab, beta, eps) if with_loss else 0.0
+    return num_coef, den_coef, loss
+
+
+@inlined_kernel
+def _add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3):
+    """_add_four_rows for ``num`` and ``den`` in one pass over the rows of B."""
+    for k in range(B.shape[1]):
+        b0, b1, b2, b3 = B[j0, k], B[j1, k], B[j2, k], B[j3, k]
+        num[i, k] += (n0 * b0 + n1 * b1) + (n2 * b2 + n3 * b3)
+        den[i, k] += (d0 * b0 + d1 * b1) + (d2 * b2 + d3 * b3)
 
 
 @kernel
@@ -78,39 +189,36 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, 
     is empty). ``loss_parts[c]`` receives the weighted objective of the chunk.
     Cost O(nnz r); nothing m x n is formed.
     """
-    r = B.shape[1]
     unit = weights.shape[0] == 0
     zero = eps - eps
     one = eps / eps
-    num_expo = beta - 2 * one
-    den_expo = beta - one
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            for k in range(r):
-                num[i, k] = zero
-                den[i, k] = zero
-            for p in range(indptr[i], indptr[i + 1]):
-                w = one if unit else weights[p]
-                if w == zero:
-                    continue
-                j = indices[p]
-                v = data[p]
-                ab = zero
-                for k in range(r):
-                    ab += A[i, k] * B[j, k]
-                if beta == 2:
-                    num_coef = w * v
-                    den_coef = w * ab
+            _zero_row(num, i)
+            _zero_row(den, i)
+            start, end = indptr[i], indptr[i + 1]
+            grouped = _group_end(start, end)
+            for p in range(start, grouped, GROUP):
+                j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+                ab0, ab1, ab2, ab3 = _four_dots(A, i, B, j0, j1, j2, j3, zero)
+                if unit:
+                    w0 = w1 = w2 = w3 = one
                 else:
-                    x = clamp(ab, beta, eps)
-                    num_coef = w * v * power(x, num_expo, one)
-                    den_coef = w * power(x, den_expo, one)
-                for k in range(r):
-                    num[i, k] += num_coef * B[j, k]
-                    den[i, k] += den_coef * B[j, k]
-                if with_loss:
-                    part += w * divergence(v, ab, beta, eps)
+                    w0, w1, w2, w3 = weights[p], weights[p + 1], weights[p + 2], weights[p + 3]
+                n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
+                n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
+                n2, d2, l2 = _observed_entry(ab2, data[p + 2], w2, beta, eps, one, with_loss)
+                n3, d3, l3 = _observed_entry(ab3, data[p + 3], w3, beta, eps, one, with_loss)
+                _add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
+                part += (l0 + l1) + (l2 + l3)
+            for p in range(grouped, end):
+                j = indices[p]
+                w = one if unit else weights[p]
+                n_coef, d_coef, loss = _observed_entry(_row_dot(A, i, B, j, zero), data[p], w, beta, eps, one, with_loss)
+                _add_row(num, i, B, j, n_coef)
+                _add_row(den, i, B, j, d_coef)
+                part += loss
         loss_parts[c] = part
 
 
