@@ -35,6 +35,8 @@ from . import _kernels as K
 from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
 
+GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
+
 
 class _Base:
     def __init__(self, shape, dtype, beta):
@@ -86,13 +88,31 @@ class CSRMatrix:
         return np.zeros(len(self.bounds) - 1, dtype=np.float64)
 
 
+def gram(B):
+    """B^T B (r x r, symmetric) by a parallel Numba kernel, not BLAS: the
+    iterations on sparse data call no BLAS (see :mod:`fastnmf._kernels.gram`)."""
+    r = B.shape[1]
+    bounds = uniform_row_chunks(B.shape[0], r * r, max_chunks=GRAM_CHUNKS)
+    parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)
+    K.gram_parts(B, bounds, parts)
+    return parts.sum(axis=0)
+
+
+def times_symmetric(A, G):
+    """A @ G for a symmetric r x r G, by a parallel Numba kernel."""
+    out = np.empty_like(A)
+    K.times_symmetric(A, G, out)
+    return out
+
+
 def _penalty_free_gram_loss(sum_sq_v, W, Ht, num):
     """0.5 ||V - W H||^2 from ||V||^2, <W, V H^T> and the Gram matrices: the
-    Frobenius objective in O((m + n) r^2) once V H^T is known."""
+    Frobenius objective in O((m + n) r^2) once V H^T is known. In float64,
+    since the three terms nearly cancel near a good fit."""
     W64 = W.astype(np.float64, copy=False)
     H64 = Ht.astype(np.float64, copy=False)
     cross = float(np.einsum("ik,ik->", W64, num.astype(np.float64, copy=False)))
-    wh_sq = float(np.einsum("kl,kl->", W64.T @ W64, H64.T @ H64))
+    wh_sq = float(np.einsum("kl,kl->", gram(W64), gram(H64)))
     return max(0.5 * sum_sq_v - cross + 0.5 * wh_sq, 0.0)
 
 
@@ -174,7 +194,7 @@ class SparseTerms(_Base):
     def _terms(self, X, A, B, with_loss):
         if self.beta == 2.0:
             num = self._product(X, B)
-            den = A @ (B.T @ B)
+            den = times_symmetric(A, gram(B))
             loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
             return num, den, loss
         num = np.empty(A.shape, dtype=self.dtype)
@@ -184,7 +204,7 @@ class SparseTerms(_Base):
         )
         if self.beta == 1.0:
             den = B.sum(axis=0, keepdims=True)
-            zero_part = float(A.sum(axis=0, dtype=np.float64) @ B.sum(axis=0, dtype=np.float64))
+            zero_part = float(np.einsum("k,k->", A.sum(axis=0, dtype=np.float64), B.sum(axis=0, dtype=np.float64)))
         else:
             den, power_sum = all_entries_power_product(A, B, self.beta_typed, self.eps, with_loss)
             zero_part = power_sum / self.beta
@@ -201,10 +221,10 @@ class SparseTerms(_Base):
     def w_products(self, W, Ht, with_loss):
         P = self._product(self.X, Ht)
         loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
-        return P, Ht.T @ Ht, loss
+        return P, gram(Ht), loss
 
     def h_products(self, W, Ht):
-        return self._product(self.Xt, W), W.T @ W
+        return self._product(self.Xt, W), gram(W)
 
 
 class ObservedTerms(_Base):

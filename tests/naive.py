@@ -254,6 +254,17 @@ def csr_weight_matrix(indptr, indices, weights, shape):
     return csr_to_dense(indptr, indices, weights, shape)
 
 
+def gram(B):
+    """B^T B, in float64."""
+    B = np.asarray(B, dtype=np.float64)
+    return B.T @ B
+
+
+def times_symmetric(A, G):
+    """A @ G, in float64."""
+    return np.asarray(A, dtype=np.float64) @ np.asarray(G, dtype=np.float64)
+
+
 def csr_times_dense(indptr, indices, data, B, shape):
     """X @ B."""
     return csr_to_dense(indptr, indices, data, shape) @ np.asarray(B, dtype=np.float64)

@@ -442,6 +442,50 @@ def test_hals_rows(max_sweeps, penalized, dtype, n_threads):
 
 
 # --------------------------------------------------------------------------
+# Gram kernels (the r x r products of sparse Frobenius fits)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 64])
+def test_gram_parts(chunks, dtype, n_threads):
+    rng = np.random.default_rng(13)
+    for n, r in [(0, 2), (1, 1), (2, 3), (7, 4), (40, 6)]:
+        where = f"n={n}, r={r}, chunks={chunks}"
+        B = rng.random((n, r)).astype(dtype)
+        original = B.copy()
+        bounds = uniform_row_chunks(n, r * r, max_chunks=chunks)
+        parts = nan_array((len(bounds) - 1, r, r), dtype)
+        K.gram_parts(B, bounds, parts)
+        G = parts.sum(axis=0)
+        assert G.dtype == dtype
+        assert_array_equal(G, G.T, err_msg=where)  # exactly symmetric: HALS reads its rows as columns
+        assert_close(G, naive.gram(B), dtype, err_msg=where)
+        assert_array_equal(B, original)
+
+
+def test_times_symmetric(dtype, n_threads):
+    rng = np.random.default_rng(17)
+    for m, r in [(0, 2), (1, 1), (9, 3), (33, 7)]:
+        A = rng.random((m, r)).astype(dtype)
+        S = rng.random((r, r))
+        G = (S + S.T).astype(dtype)
+        out = nan_array((m, r), dtype)
+        K.times_symmetric(A, G, out)
+        assert_close(out, naive.times_symmetric(A, G), dtype, err_msg=f"m={m}, r={r}")
+
+
+def test_gram_wrappers_match_numpy(dtype):
+    from fastnmf._terms import gram, times_symmetric
+
+    rng = np.random.default_rng(19)
+    B = rng.random((500, 5)).astype(dtype)
+    G = gram(B)
+    assert G.dtype == dtype
+    assert_close(G, naive.gram(B), dtype)
+    assert_close(times_symmetric(B, G), naive.times_symmetric(B, G), dtype)
+
+
+# --------------------------------------------------------------------------
 # Threads and dtypes
 # --------------------------------------------------------------------------
 
@@ -488,6 +532,12 @@ def run_every_kernel(dtype, seed=7):
     swept = A.copy()
     K.hals_rows(swept, num, np.ascontiguousarray(B.T @ B), l1, l2, dtype.type(tiny(dtype)), bounds, 4, 0.01)
     results["hals_rows"] = swept
+    parts = np.empty((len(bounds) - 1, r, r), dtype)
+    K.gram_parts(A, bounds, parts)
+    results["gram_parts"] = parts
+    out = np.empty((m, r), dtype)
+    K.times_symmetric(A, parts.sum(axis=0), out)
+    results["times_symmetric"] = out
     return results
 
 
