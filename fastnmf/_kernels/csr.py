@@ -23,67 +23,17 @@ thread, r = 10 and 50, float32 and float64, medians of 11): ``X @ B`` 1.2 to
 2.1 times faster (and faster than SciPy's), the sampled numerator 1.3 to 2.0
 times, the observed-entry terms 1.0 to 2.0 times.
 
-The loop helpers below are inlined by Numba (``inlined_kernel``): left as
-calls, they cost more than the grouping saves. The per-entry scalar helpers
-are ordinary calls; inlining them as well added a third to the cold compile
-time for no measured gain.
+The loop helpers (:mod:`fastnmf._kernels.rows`) are inlined by Numba: left
+as calls, they cost more than the grouping saves. The per-entry scalar
+helpers are ordinary calls; inlining them as well added a third to the cold
+compile time for no measured gain.
 """
 
 from numba import prange
 
-from .._jit import inlined_kernel, kernel, serial_kernel
+from .._jit import kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, power
-
-GROUP = 4  # stored entries whose rows of B are summed before out[i] is updated
-
-
-@inlined_kernel
-def _add_row(out, i, B, j, c):
-    """out[i] += c * B[j]."""
-    for k in range(B.shape[1]):
-        out[i, k] += c * B[j, k]
-
-
-@inlined_kernel
-def _add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3):
-    """out[i] += c0 B[j0] + c1 B[j1] + c2 B[j2] + c3 B[j3], with one load and
-    one store of out[i, k] per k."""
-    for k in range(B.shape[1]):
-        out[i, k] += (c0 * B[j0, k] + c1 * B[j1, k]) + (c2 * B[j2, k] + c3 * B[j3, k])
-
-
-@inlined_kernel
-def _row_dot(A, i, B, j, zero):
-    """A[i] . B[j], accumulated in the dtype of ``zero``."""
-    s = zero
-    for k in range(A.shape[1]):
-        s += A[i, k] * B[j, k]
-    return s
-
-
-@inlined_kernel
-def _four_dots(A, i, B, j0, j1, j2, j3, zero):
-    """A[i] . B[j0], ..., A[i] . B[j3] in one pass over A[i]."""
-    s0 = s1 = s2 = s3 = zero
-    for k in range(A.shape[1]):
-        a = A[i, k]
-        s0 += a * B[j0, k]
-        s1 += a * B[j1, k]
-        s2 += a * B[j2, k]
-        s3 += a * B[j3, k]
-    return s0, s1, s2, s3
-
-
-@inlined_kernel
-def _zero_row(out, i):
-    for k in range(out.shape[1]):
-        out[i, k] = 0
-
-
-@inlined_kernel
-def _group_end(start, end):
-    """Where the groups of four of the entries start..end-1 end."""
-    return start + (end - start) // GROUP * GROUP
+from .rows import GROUP, add_four_rows, add_four_rows_twice, add_row, four_dots, group_end, row_dot, zero_row
 
 
 @kernel
@@ -91,16 +41,16 @@ def csr_times_dense(indptr, indices, data, B, bounds, out):
     """out = X @ B (the numerator of the Frobenius update)."""
     for c in prange(bounds.shape[0] - 1):
         for i in range(bounds[c], bounds[c + 1]):
-            _zero_row(out, i)
+            zero_row(out, i)
             start, end = indptr[i], indptr[i + 1]
-            grouped = _group_end(start, end)
+            grouped = group_end(start, end)
             for p in range(start, grouped, GROUP):
-                _add_four_rows(
+                add_four_rows(
                     out, i, B, indices[p], indices[p + 1], indices[p + 2], indices[p + 3],
                     data[p], data[p + 1], data[p + 2], data[p + 3],
                 )  # fmt: skip
             for p in range(grouped, end):
-                _add_row(out, i, B, indices[p], data[p])
+                add_row(out, i, B, indices[p], data[p])
 
 
 @serial_kernel
@@ -129,22 +79,22 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            _zero_row(out, i)
+            zero_row(out, i)
             start, end = indptr[i], indptr[i + 1]
-            grouped = _group_end(start, end)
+            grouped = group_end(start, end)
             for p in range(start, grouped, GROUP):
                 j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
-                ab0, ab1, ab2, ab3 = _four_dots(A, i, B, j0, j1, j2, j3, zero)
+                ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
                 c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
                 c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
                 c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
                 c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
-                _add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
+                add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
                 part += (l0 + l1) + (l2 + l3)
             for p in range(grouped, end):
-                ab = _row_dot(A, i, B, indices[p], zero)
+                ab = row_dot(A, i, B, indices[p], zero)
                 coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
-                _add_row(out, i, B, indices[p], coef)
+                add_row(out, i, B, indices[p], coef)
                 part += loss
         loss_parts[c] = part
 
@@ -169,15 +119,6 @@ def _observed_entry(ab, v, w, beta, eps, one, with_loss):
     return num_coef, den_coef, loss
 
 
-@inlined_kernel
-def _add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3):
-    """_add_four_rows for ``num`` and ``den`` in one pass over the rows of B."""
-    for k in range(B.shape[1]):
-        b0, b1, b2, b3 = B[j0, k], B[j1, k], B[j2, k], B[j3, k]
-        num[i, k] += (n0 * b0 + n1 * b1) + (n2 * b2 + n3 * b3)
-        den[i, k] += (d0 * b0 + d1 * b1) + (d2 * b2 + d3 * b3)
-
-
 @kernel
 def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss):
     """Numerator and denominator of the weighted update over X's stored
@@ -195,13 +136,13 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, 
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            _zero_row(num, i)
-            _zero_row(den, i)
+            zero_row(num, i)
+            zero_row(den, i)
             start, end = indptr[i], indptr[i + 1]
-            grouped = _group_end(start, end)
+            grouped = group_end(start, end)
             for p in range(start, grouped, GROUP):
                 j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
-                ab0, ab1, ab2, ab3 = _four_dots(A, i, B, j0, j1, j2, j3, zero)
+                ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
                 if unit:
                     w0 = w1 = w2 = w3 = one
                 else:
@@ -210,14 +151,14 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, 
                 n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
                 n2, d2, l2 = _observed_entry(ab2, data[p + 2], w2, beta, eps, one, with_loss)
                 n3, d3, l3 = _observed_entry(ab3, data[p + 3], w3, beta, eps, one, with_loss)
-                _add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
+                add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
                 part += (l0 + l1) + (l2 + l3)
             for p in range(grouped, end):
                 j = indices[p]
                 w = one if unit else weights[p]
-                n_coef, d_coef, loss = _observed_entry(_row_dot(A, i, B, j, zero), data[p], w, beta, eps, one, with_loss)
-                _add_row(num, i, B, j, n_coef)
-                _add_row(den, i, B, j, d_coef)
+                n_coef, d_coef, loss = _observed_entry(row_dot(A, i, B, j, zero), data[p], w, beta, eps, one, with_loss)
+                add_row(num, i, B, j, n_coef)
+                add_row(den, i, B, j, d_coef)
                 part += loss
         loss_parts[c] = part
 

@@ -8,8 +8,9 @@ V, in place, with the work split into fixed row chunks.
 import numpy as np
 from numba import prange
 
-from .._jit import kernel
+from .._jit import kernel, serial_kernel
 from .elementwise import clamp, divergence, power
+from .rows import GROUP, add_four_rows, add_row, four_dots, row_dot, zero_row
 
 
 @kernel
@@ -57,6 +58,23 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
         loss_parts[c] = part
 
 
+@serial_kernel
+def _power_entry(ab, beta, eps, expo, half, one, with_loss):
+    """For one entry ab = (A B^T)_ij: its coefficient clamp(ab)^(beta - 1) on
+    B[j], and (with ``with_loss``) ab^beta (unclamped) in float64. Square
+    roots for beta = 1.5 and 0.5."""
+    if expo == half:
+        x = np.sqrt(max(ab, eps))
+        loss = float(ab) * np.sqrt(float(ab)) if with_loss else 0.0
+    elif expo == -half:
+        x = one / np.sqrt(max(ab, eps))
+        loss = np.sqrt(float(ab)) if with_loss else 0.0
+    else:
+        x = power(clamp(ab, beta, eps), expo, one)
+        loss = float(ab) ** float(beta) if with_loss else 0.0
+    return x, loss
+
+
 @kernel
 def all_entries_power_product(A, B, beta, eps, bounds, den, loss_parts, with_loss):
     """den = clamp(A B^T)^(beta - 1) @ B over all m x n entries, fused: each
@@ -69,36 +87,29 @@ def all_entries_power_product(A, B, beta, eps, bounds, den, loss_parts, with_los
     This is the implicit zeros' share of the unmasked update of a sparse V for
     a beta other than 1 and 2: O(m n r) time, no memory beyond the output.
     Square roots vectorize and ``pow`` does not, so beta = 1.5 and 0.5, the
-    common non-integer betas, get them.
+    common non-integer betas, get them. The rows of B are taken four at a
+    time, as in the CSR kernels (:mod:`fastnmf._kernels.csr`).
     """
-    r = A.shape[1]
     n = B.shape[0]
     zero = eps - eps
     one = eps / eps
     expo = beta - one
-    b = float(beta)
     half = one / (one + one)
+    grouped = n // GROUP * GROUP
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            for k in range(r):
-                den[i, k] = zero
-            for j in range(n):
-                ab = zero
-                for k in range(r):
-                    ab += A[i, k] * B[j, k]
-                if expo == half:
-                    x = np.sqrt(max(ab, eps))
-                    if with_loss:
-                        part += float(ab) * np.sqrt(float(ab))
-                elif expo == -half:
-                    x = one / np.sqrt(max(ab, eps))
-                    if with_loss:
-                        part += np.sqrt(float(ab))
-                else:
-                    x = power(clamp(ab, beta, eps), expo, one)
-                    if with_loss:
-                        part += float(ab) ** b
-                for k in range(r):
-                    den[i, k] += x * B[j, k]
+            zero_row(den, i)
+            for j in range(0, grouped, GROUP):
+                ab0, ab1, ab2, ab3 = four_dots(A, i, B, j, j + 1, j + 2, j + 3, zero)
+                x0, l0 = _power_entry(ab0, beta, eps, expo, half, one, with_loss)
+                x1, l1 = _power_entry(ab1, beta, eps, expo, half, one, with_loss)
+                x2, l2 = _power_entry(ab2, beta, eps, expo, half, one, with_loss)
+                x3, l3 = _power_entry(ab3, beta, eps, expo, half, one, with_loss)
+                add_four_rows(den, i, B, j, j + 1, j + 2, j + 3, x0, x1, x2, x3)
+                part += (l0 + l1) + (l2 + l3)
+            for j in range(grouped, n):
+                x, loss = _power_entry(row_dot(A, i, B, j, zero), beta, eps, expo, half, one, with_loss)
+                add_row(den, i, B, j, x)
+                part += loss
         loss_parts[c] = part
