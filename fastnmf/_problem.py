@@ -59,7 +59,6 @@ def build_problem(V, beta, mask=None):
         _check_beta_zeros(X, is_sparse, beta)
         if is_sparse:
             terms = SparseTerms(CSRMatrix.from_scipy(X), beta) if beta > 0 else ObservedTerms(CSRMatrix.from_scipy(X), beta)
-            counts = np.diff(X.indptr)
             mean = float(X.data.sum(dtype=np.float64)) / (X.shape[0] * X.shape[1])
         else:
             terms = DenseTerms(X, beta)

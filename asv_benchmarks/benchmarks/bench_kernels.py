@@ -263,3 +263,32 @@ class HALSRows:
             self.W, self.P, self.G, self.l1, self.l2, self.dtype.type(np.finfo(self.dtype).tiny),
             self.bounds, self.sweeps, 0.0,
         )  # fmt: skip
+
+
+class GramProducts:
+    """The r x r products of a sparse Frobenius iteration, which run as Numba
+    kernels so that the iteration calls no BLAS: the Gram matrix of H^T (the
+    document-term matrix's many columns) through ``gram_parts`` and its sum,
+    and W G through ``times_symmetric``."""
+
+    params = [SIZES, ["gram", "times_symmetric"], DTYPES, RANKS, THREADS]
+    param_names = ["size", "product", "dtype", "r", "n_threads"]
+
+    def setup(self, size, product, dtype, r, n_threads):
+        if not hasattr(K, "gram_parts"):
+            raise NotImplementedError("this fastnmf computes the Gram matrices with BLAS")
+        from fastnmf._terms import gram, times_symmetric
+
+        self.threads = ThreadSetting(n_threads)
+        V = document_term(size, dtype)
+        W, H = initial_factors(V, r)
+        Ht = np.ascontiguousarray(H.T)
+        G = gram(Ht)
+        self.call = (lambda: gram(Ht)) if product == "gram" else (lambda: times_symmetric(W, G))
+        self.call()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        self.call()
