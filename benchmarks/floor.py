@@ -199,11 +199,13 @@ class KernelTimer:
     def __init__(self, kind, X, A, B):
         from fastnmf._chunks import balanced_row_chunks
         from fastnmf._epsilon import EPS
+        from fastnmf._terms import CSRMatrix
 
         self.kind = kind
         self.X = X
         self.A, self.B = A, B
         self.bounds = balanced_row_chunks(X.indptr)
+        self.matrix = CSRMatrix.from_scipy(X)
         self.out = np.empty(A.shape, dtype=A.dtype)
         self.den = np.empty(A.shape, dtype=A.dtype)
         self.parts = np.zeros(len(self.bounds) - 1)
@@ -212,10 +214,11 @@ class KernelTimer:
 
     def __call__(self):
         from fastnmf import _kernels as K
+        from fastnmf._terms import csr_product
 
         X = self.X
         if self.kind == "frobenius":
-            K.csr_times_dense(X.indptr, X.indices, X.data, self.B, self.bounds, self.out)
+            self.out = csr_product(self.matrix, self.B)  # by column blocks when B is large
         elif self.kind == "kullback-leibler":
             K.csr_sampled_numerator(
                 X.indptr, X.indices, X.data, self.A, self.B, self.A.dtype.type(1.0), self.eps,

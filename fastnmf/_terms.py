@@ -36,6 +36,38 @@ from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
 
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
+BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block
+MIN_SPLIT_BYTES = 8 << 20  # a smaller B is gathered from whole
+MAX_BLOCKS = 32
+
+
+def column_blocks(n_cols, r, itemsize):
+    """Column boundaries [0, ..., n_cols] for the product of a CSR matrix
+    with an n_cols x r factor B: one block while B is under
+    MIN_SPLIT_BYTES, else blocks whose rows of B take about BLOCK_BYTES.
+
+    A sparse product gathers rows of B in the order of X's column indices,
+    which is random; once B outgrows a core's cache most gathers go to
+    memory. Taking X one column block at a time over all rows keeps the
+    slice of B being gathered in cache. Measured, one thread, the W side of
+    the 3M matrix (B = H^T, 50,000 rows): r = 50, 1.9-2.4x faster with 4 or
+    8 blocks (float32 and float64); r = 10, float32 (2 MB) 1.3x faster,
+    float64 (4 MB) 0.87x, hence the threshold.
+    """
+    size = n_cols * r * itemsize
+    count = 1 if size < MIN_SPLIT_BYTES else min(MAX_BLOCKS, -(-size // BLOCK_BYTES))
+    return np.linspace(0, n_cols, count + 1).round().astype(np.int64)
+
+
+def csr_product(X, B):
+    """X @ B for a CSRMatrix X and a dense B, in B's dtype, by column blocks
+    (see :func:`column_blocks`)."""
+    out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
+    edges = column_blocks(X.shape[1], B.shape[1], B.itemsize)
+    for b, (first, block) in enumerate(X.column_blocks(edges)):
+        B_slice = B[first : first + block.shape[1]]
+        K.csr_times_dense(block.indptr, block.indices, block.data, B_slice, block.bounds, out, b > 0)
+    return out
 
 
 class _Base:
@@ -61,6 +93,7 @@ class CSRMatrix:
         self.shape = shape
         self.weights = weights if weights is not None else np.empty(0, dtype=data.dtype)
         self.bounds = balanced_row_chunks(indptr)
+        self._blocks = {}
 
     @classmethod
     def from_scipy(cls, X, weights=None):
@@ -83,6 +116,29 @@ class CSRMatrix:
         indptr = t.indptr.astype(self.indptr.dtype, copy=False)
         indices = t.indices.astype(self.indices.dtype, copy=False)
         return CSRMatrix(indptr, indices, self.data[order], (n, m), weights)
+
+    def column_blocks(self, edges):
+        """[(first column, CSRMatrix of the columns edges[b]:edges[b + 1],
+        indices counted from the first)] for each block b; X itself for one
+        block. Needs sorted indices. The split is made once and kept (only
+        the latest one: a copy of X's indices and values)."""
+        key = tuple(int(e) for e in edges)
+        if key not in self._blocks:
+            if len(key) == 2:
+                blocks = [(0, self)]
+            else:
+                m = self.shape[0]
+                owner = np.searchsorted(edges, self.indices, side="right") - 1
+                rows = np.repeat(np.arange(m), np.diff(self.indptr))
+                counts = np.bincount(owner * m + rows, minlength=(len(key) - 1) * m).reshape(-1, m)
+                blocks = []
+                for b, (first, last) in enumerate(zip(key[:-1], key[1:])):
+                    mine = owner == b
+                    indptr = np.concatenate(([0], np.cumsum(counts[b]))).astype(self.indptr.dtype)
+                    indices = (self.indices[mine] - first).astype(self.indices.dtype)
+                    blocks.append((first, CSRMatrix(indptr, indices, self.data[mine], (m, last - first))))
+            self._blocks = {key: blocks}
+        return self._blocks[key]
 
     def loss_parts(self):
         return np.zeros(len(self.bounds) - 1, dtype=np.float64)
@@ -185,15 +241,9 @@ class SparseTerms(_Base):
         if self.beta == 2.0:
             self.sum_sq_v = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
 
-    def _product(self, X, B):
-        """X @ B for X = V or V^T."""
-        out = np.empty((X.shape[0], B.shape[1]), dtype=self.dtype)
-        K.csr_times_dense(X.indptr, X.indices, X.data, B, X.bounds, out)
-        return out
-
     def _terms(self, X, A, B, with_loss):
         if self.beta == 2.0:
-            num = self._product(X, B)
+            num = csr_product(X, B)
             den = times_symmetric(A, gram(B))
             loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
             return num, den, loss
@@ -219,12 +269,12 @@ class SparseTerms(_Base):
 
     # Products for HALS (beta = 2 only): P = X B and G = B^T B.
     def w_products(self, W, Ht, with_loss):
-        P = self._product(self.X, Ht)
+        P = csr_product(self.X, Ht)
         loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
         return P, gram(Ht), loss
 
     def h_products(self, W, Ht):
-        return self._product(self.Xt, W), gram(W)
+        return csr_product(self.Xt, W), gram(W)
 
 
 class ObservedTerms(_Base):

@@ -185,10 +185,46 @@ def test_csr_times_dense(dtype, n_threads):
     for shape_id, chunks in every_case(n_threads):
         X, _, B = make_case(shape_id, dtype)
         bounds = row_bounds(X.shape[0], chunks, X.indptr)
-        out = nan_array((X.shape[0], B.shape[1]), dtype)
-        K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out)
         ref = naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape)
+        out = nan_array((X.shape[0], B.shape[1]), dtype)
+        K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, False)
         assert_close(out, ref, dtype, err_msg=f"{shape_id}, {chunks}")
+        K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, True)  # accumulate: out += X B
+        assert_close(out, 2 * ref, dtype, err_msg=f"{shape_id}, {chunks}, accumulate")
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, "every column"])
+def test_csr_product_by_column_blocks(n_blocks, dtype, n_threads):
+    """csr_product splits X into column blocks (each with its slice of B) when
+    B is large; any split gives X @ B, including empty blocks and empty rows."""
+    from fastnmf._terms import CSRMatrix, csr_product
+
+    for shape_id in SHAPES:
+        X, A, B = make_case(shape_id, dtype)
+        n = X.shape[1]
+        count = n if n_blocks == "every column" else n_blocks
+        edges = np.concatenate(([0], np.linspace(0, n, count + 1).round()[1:])).astype(np.int64)
+        matrix = CSRMatrix.from_scipy(X)
+        blocks = matrix.column_blocks(edges)
+        assert sum(block.data.size for _, block in blocks) == X.nnz
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("fastnmf._terms.column_blocks", lambda *args: edges)
+            out = csr_product(matrix, B)
+        ref = naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape)
+        assert_close(out, ref, dtype, err_msg=f"{shape_id}, edges {edges.tolist()}")
+
+
+def test_column_blocks_split_only_large_factors():
+    from fastnmf._terms import BLOCK_BYTES, MAX_BLOCKS, MIN_SPLIT_BYTES, column_blocks
+
+    for n, r, itemsize in [(0, 3, 8), (1, 1, 4), (50_000, 50, 8), (50_000, 10, 4), (10**7, 100, 8)]:
+        edges = column_blocks(n, r, itemsize)
+        assert edges[0] == 0 and edges[-1] == n
+        assert (np.diff(edges) >= 0).all()
+        assert 1 <= len(edges) - 1 <= MAX_BLOCKS
+        if n * r * itemsize < MIN_SPLIT_BYTES:
+            assert len(edges) == 2
+    assert len(column_blocks(50_000, 50, 8)) - 1 == -(-50_000 * 50 * 8 // BLOCK_BYTES)
 
 
 @pytest.mark.parametrize("beta", POSITIVE_BETAS)
@@ -264,7 +300,7 @@ def test_csr_kernels_every_group_remainder(dtype):
     B = (rng.random((18, 3)) + 0.1).astype(dtype)
     bounds = balanced_row_chunks(indptr)
     out = nan_array(A.shape, dtype)
-    K.csr_times_dense(indptr, indices, data, B, bounds, out)
+    K.csr_times_dense(indptr, indices, data, B, bounds, out, False)
     assert_close(out, naive.csr_times_dense(indptr, indices, data, B, (10, 18)), dtype)
     parts = loss_parts_for(bounds)
     K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), dtype.type(EPS), bounds, out, parts, True)
@@ -505,7 +541,7 @@ def run_every_kernel(dtype, seed=7):
     bounds[-1] = m
     results = {}
     out = np.empty((m, r), dtype)
-    K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out)
+    K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, False)
     results["csr_times_dense"] = out
     out, parts = np.empty((m, r), dtype), np.empty(len(bounds) - 1)
     K.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta, eps, bounds, out, parts, True)

@@ -86,7 +86,7 @@ class CSRKernels:
 
     def _csr_times_dense(self):
         X = self.X
-        K.csr_times_dense(X.indptr, X.indices, X.data, self.B, X.bounds, self.out)
+        K.csr_times_dense(X.indptr, X.indices, X.data, self.B, X.bounds, self.out, False)
 
     def _sampled_numerator(self, beta):
         X = self.X

@@ -37,11 +37,14 @@ from .rows import GROUP, add_four_rows, add_four_rows_twice, add_row, four_dots,
 
 
 @kernel
-def csr_times_dense(indptr, indices, data, B, bounds, out):
-    """out = X @ B (the numerator of the Frobenius update)."""
+def csr_times_dense(indptr, indices, data, B, bounds, out, accumulate):
+    """out = X @ B (the numerator of the Frobenius update); with
+    ``accumulate``, out += X @ B (for X split into column blocks, see
+    :class:`fastnmf._terms.ColumnBlocks`)."""
     for c in prange(bounds.shape[0] - 1):
         for i in range(bounds[c], bounds[c + 1]):
-            zero_row(out, i)
+            if not accumulate:
+                zero_row(out, i)
             start, end = indptr[i], indptr[i + 1]
             grouped = group_end(start, end)
             for p in range(start, grouped, GROUP):

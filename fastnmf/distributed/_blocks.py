@@ -31,7 +31,7 @@ from .._epsilon import EPS, tiny
 from .._losses import mm_exponent
 from .._loop import penalty
 from .._problem import _check_weights, build_problem
-from .._terms import DenseTerms, SparseTerms
+from .._terms import DenseTerms, SparseTerms, csr_product, gram
 from .._threads import numba_threads, threads_for
 from .._validation import _check_factor, check_matrix
 
@@ -251,10 +251,7 @@ def h_contribution(terms, W, Ht):
     if isinstance(terms, DenseTerms) and terms.gram_path:
         return terms.V.T @ W, None, W.T @ W
     if isinstance(terms, SparseTerms) and terms.beta == 2.0:
-        Xt = terms.Xt
-        num = np.empty(Ht.shape, dtype=terms.dtype)
-        K.csr_times_dense(Xt.indptr, Xt.indices, Xt.data, W, Xt.bounds, num)
-        return num, None, W.T @ W
+        return csr_product(terms.Xt, W), None, gram(W)
     num, den = terms.h_terms(W, Ht)
     return num, den, None
 
