@@ -1,0 +1,171 @@
+"""The CSR kernels against their NumPy twins (see test_kernels.py for the
+grid: dtypes, threads, awkward shapes, two chunkings).
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import naive
+from conftest import BETAS, POSITIVE_BETAS, rtol_for
+from fastnmf import _kernels as K
+from fastnmf._chunks import balanced_row_chunks
+from fastnmf._epsilon import EPS
+from kernel_cases import (
+    SHAPES, every_case, make_case, row_bounds, nan_array, loss_parts_for, assert_close,
+    assert_loss_close, loss_scale,
+)
+
+
+# --------------------------------------------------------------------------
+# CSR kernels
+# --------------------------------------------------------------------------
+
+
+def test_csr_times_dense(dtype, n_threads):
+    for shape_id, chunks in every_case(n_threads):
+        X, _, B = make_case(shape_id, dtype)
+        bounds = row_bounds(X.shape[0], chunks, X.indptr)
+        ref = naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape)
+        out = nan_array((X.shape[0], B.shape[1]), dtype)
+        K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, False)
+        assert_close(out, ref, dtype, err_msg=f"{shape_id}, {chunks}")
+        K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, True)  # accumulate: out += X B
+        assert_close(out, 2 * ref, dtype, err_msg=f"{shape_id}, {chunks}, accumulate")
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, "every column"])
+def test_csr_product_by_column_blocks(n_blocks, dtype, n_threads):
+    """csr_product splits X into column blocks (each with its slice of B) when
+    B is large; any split gives X @ B, including empty blocks and empty rows."""
+    from fastnmf._terms import CSRMatrix, csr_product
+
+    for shape_id in SHAPES:
+        X, A, B = make_case(shape_id, dtype)
+        n = X.shape[1]
+        count = n if n_blocks == "every column" else n_blocks
+        edges = np.concatenate(([0], np.linspace(0, n, count + 1).round()[1:])).astype(np.int64)
+        matrix = CSRMatrix.from_scipy(X)
+        blocks = matrix.column_blocks(edges)
+        assert sum(block.data.size for _, block in blocks) == X.nnz
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("fastnmf._terms.column_blocks", lambda *args: edges)
+            out = csr_product(matrix, B)
+        ref = naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape)
+        assert_close(out, ref, dtype, err_msg=f"{shape_id}, edges {edges.tolist()}")
+
+
+def test_column_blocks_split_only_large_factors():
+    from fastnmf._terms import BLOCK_BYTES, MAX_BLOCKS, MIN_SPLIT_BYTES, column_blocks
+
+    for n, r, itemsize in [(0, 3, 8), (1, 1, 4), (50_000, 50, 8), (50_000, 10, 4), (10**7, 100, 8)]:
+        edges = column_blocks(n, r, itemsize)
+        assert edges[0] == 0 and edges[-1] == n
+        assert (np.diff(edges) >= 0).all()
+        assert 1 <= len(edges) - 1 <= MAX_BLOCKS
+        if n * r * itemsize < MIN_SPLIT_BYTES:
+            assert len(edges) == 2
+    assert len(column_blocks(50_000, 50, 8)) - 1 == -(-50_000 * 50 * 8 // BLOCK_BYTES)
+
+
+@pytest.mark.parametrize("beta", POSITIVE_BETAS)
+def test_csr_sampled_numerator(beta, dtype, n_threads):
+    """beta > 0 only: the kernel serves SparseTerms, whose implicit zeros
+    need d(0 | wh) to be finite."""
+    for shape_id, chunks in every_case(n_threads):
+        X, A, B = make_case(shape_id, dtype)
+        bounds = row_bounds(X.shape[0], chunks, X.indptr)
+        ref, ref_loss = naive.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta)
+        stored = naive.csr_pattern(X.indptr, X.indices, X.shape)
+        scale = loss_scale(X.toarray().astype(np.float64), A @ B.T, beta, stored)
+        for with_loss in (True, False) if n_threads == 1 else (True,):
+            where = f"{shape_id}, {chunks}, with_loss={with_loss}"
+            out = nan_array(A.shape, dtype)
+            parts = loss_parts_for(bounds)
+            K.csr_sampled_numerator(
+                X.indptr, X.indices, X.data, A, B, dtype.type(beta), dtype.type(EPS), bounds, out, parts, with_loss
+            )
+            assert_close(out, ref, dtype, err_msg=where)
+            if with_loss:
+                assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+            else:
+                assert_array_equal(parts, 0.0, err_msg=where)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("beta", BETAS)
+def test_csr_observed_terms(beta, weighted, dtype, n_threads):
+    for shape_id, chunks in every_case(n_threads):
+        where = f"{shape_id}, {chunks}"
+        X, A, B = make_case(shape_id, dtype)
+        data = X.data.copy()
+        if weighted:
+            rng = np.random.default_rng(3)
+            weights = (rng.random(X.nnz) * 2).astype(dtype)
+            weights[::3] = 0  # stored but weightless: never read, so NaN there is fine
+            data[::3] = np.nan
+        else:
+            weights = np.empty(0, dtype=dtype)
+        bounds = row_bounds(X.shape[0], chunks, X.indptr)
+        num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+        parts = loss_parts_for(bounds)
+        K.csr_observed_terms(
+            X.indptr, X.indices, data, weights, A, B, dtype.type(beta), dtype.type(EPS), bounds, num, den, parts, True
+        )
+        ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, data, weights, A, B, beta)
+        assert_close(num, ref_num, dtype, err_msg=where)
+        assert_close(den, ref_den, dtype, err_msg=where)
+        stored = naive.csr_pattern(X.indptr, X.indices, X.shape)
+        scale = 2 * loss_scale(X.toarray().astype(np.float64), A @ B.T, beta, stored)
+        assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+
+
+def test_csr_sampled_product(dtype, n_threads):
+    for shape_id, _ in every_case(n_threads):
+        X, A, B = make_case(shape_id, dtype)
+        out = nan_array(X.nnz, dtype)
+        K.csr_sampled_product(X.indptr, X.indices, A, B, out)
+        ref = naive.csr_sampled_product(X.indptr, X.indices, A, B)
+        assert_close(out, ref, dtype, err_msg=shape_id)
+
+
+def test_csr_kernels_every_group_remainder(dtype):
+    """The CSR kernels take a row's entries four at a time, then the rest one
+    at a time: rows of 0 to 9 entries cover every remainder and group count."""
+    lengths = np.arange(10)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = np.concatenate([np.arange(k) * 2 for k in lengths]).astype(np.int32)
+    rng = np.random.default_rng(5)
+    data = (rng.random(indptr[-1]) + 0.5).astype(dtype)
+    A = (rng.random((10, 3)) + 0.1).astype(dtype)
+    B = (rng.random((18, 3)) + 0.1).astype(dtype)
+    bounds = balanced_row_chunks(indptr)
+    out = nan_array(A.shape, dtype)
+    K.csr_times_dense(indptr, indices, data, B, bounds, out, False)
+    assert_close(out, naive.csr_times_dense(indptr, indices, data, B, (10, 18)), dtype)
+    parts = loss_parts_for(bounds)
+    K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), dtype.type(EPS), bounds, out, parts, True)
+    ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
+    assert_close(out, ref, dtype)
+    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+    num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+    K.csr_observed_terms(
+        indptr, indices, data, np.empty(0, dtype), A, B, dtype.type(1.0), dtype.type(EPS), bounds, num, den, parts, True
+    )
+    ref_num, ref_den, ref_loss = naive.csr_observed_terms(indptr, indices, data, np.empty(0, dtype), A, B, 1.0)
+    assert_close(num, ref_num, dtype)
+    assert_close(den, ref_den, dtype)
+    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+
+
+def test_csr_kernels_accept_int64_indices():
+    """Matrices with 2**31 or more entries get int64 indices."""
+    X, A, B = make_case("empty-row-col", np.dtype(np.float64))
+    indptr, indices = X.indptr.astype(np.int64), X.indices.astype(np.int64)
+    bounds = balanced_row_chunks(indptr)
+    out = nan_array(A.shape, np.float64)
+    parts = loss_parts_for(bounds)
+    K.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5, EPS, bounds, out, parts, True)
+    ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5)
+    assert_close(out, ref, np.float64)
+    assert_allclose(parts.sum(), ref_loss, rtol=1e-10)

@@ -1,0 +1,208 @@
+"""The dense kernels, the multiplicative update, the HALS rows and the Gram
+kernels against their NumPy twins (see test_kernels.py for the grid).
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import naive
+from conftest import BETAS, rtol_for
+from fastnmf import _kernels as K
+from fastnmf._chunks import uniform_row_chunks
+from fastnmf._epsilon import EPS, tiny
+from kernel_cases import (
+    every_case, make_case, row_bounds, nan_array, loss_parts_for, assert_close, assert_loss_close,
+    loss_scale,
+)
+
+
+# --------------------------------------------------------------------------
+# Dense kernels
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("beta", BETAS)
+def test_dense_terms(beta, weighted, dtype, n_threads):
+    for shape_id, chunks in every_case(n_threads):
+        X, A, B = make_case(shape_id, dtype)
+        V = X.toarray()
+        if beta <= 0:
+            V = V + dtype.type(0.25)  # beta <= 0 needs V > 0 where observed
+        m, n = V.shape
+        if weighted:
+            rng = np.random.default_rng(4)
+            weights = (rng.random((m, n)) * 2 * (rng.random((m, n)) > 0.3)).astype(dtype)
+            V = np.where(weights > 0, V, np.nan).astype(dtype)  # never read where the weight is zero
+        else:
+            weights = np.empty((0, 0), dtype=dtype)
+        product = np.ascontiguousarray(A @ B.T)
+        bounds = row_bounds(m, chunks, n_cols=n)
+        ref_num, ref_den, ref_loss = naive.dense_terms(V, weights, beta, product)
+        observed = np.ones((m, n), bool) if not weighted else weights > 0
+        scale = 2 * loss_scale(np.where(observed, V, 1.0).astype(np.float64), product, beta, observed)
+        variants = ((True, True), (False, True), (True, False)) if n_threads == 1 else ((True, True),)
+        for with_den, with_loss in variants:
+            where = f"{shape_id}, {chunks}, with_den={with_den}, with_loss={with_loss}"
+            wh = product.copy()
+            den = nan_array((m, n), dtype) if with_den else np.empty((0, 0), dtype=dtype)
+            parts = loss_parts_for(bounds)
+            K.dense_terms(V, weights, dtype.type(beta), dtype.type(EPS), bounds, wh, den, parts, with_loss, with_den)
+            assert_close(wh, ref_num, dtype, err_msg=where)
+            if with_den:
+                assert_close(den, ref_den, dtype, err_msg=where)
+            if with_loss:
+                assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+            else:
+                assert_array_equal(parts, 0.0, err_msg=where)
+
+
+@pytest.mark.parametrize("beta", BETAS)
+def test_all_entries_power_product(beta, dtype, n_threads):
+    for shape_id, chunks in every_case(n_threads):
+        _, A, B = make_case(shape_id, dtype)  # zero rows/columns: the clamp at eps
+        bounds = row_bounds(A.shape[0], chunks, n_cols=B.shape[0])
+        ref, ref_sum = naive.all_entries_power_product(A, B, beta)
+        for with_loss in (True, False) if n_threads == 1 else (True,):
+            where = f"{shape_id}, {chunks}, with_loss={with_loss}"
+            den = np.full(A.shape, np.nan, dtype)
+            parts = loss_parts_for(bounds)
+            K.all_entries_power_product(A, B, dtype.type(beta), dtype.type(EPS), bounds, den, parts, with_loss)
+            assert_close(den, ref, dtype, err_msg=where)
+            if with_loss:
+                assert_allclose(parts.sum(), ref_sum, rtol=rtol_for(dtype), err_msg=where)
+            else:
+                assert_array_equal(parts, 0.0, err_msg=where)
+
+
+# --------------------------------------------------------------------------
+# The update
+# --------------------------------------------------------------------------
+
+
+GAMMAS = sorted({naive.mm_exponent(beta) for beta in BETAS + [-0.5]})
+
+
+@pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
+@pytest.mark.parametrize("gamma", GAMMAS)
+def test_multiplicative_update(gamma, penalized, dtype, n_threads):
+    for shape in [(1, 1), (9, 1), (9, 3), (2, 5)] if n_threads == 1 else [(1, 1), (9, 3)]:
+        for shared_den in (False, True):
+            where = f"shape={shape}, shared_den={shared_den}"
+            m, r = shape
+            rng = np.random.default_rng(5)
+            A = (rng.random(shape) + 0.1).astype(dtype)
+            num = (rng.random(shape) + 0.1).astype(dtype)
+            den = (rng.random((1, r) if shared_den else shape) + 0.1).astype(dtype)
+            if m > 1:
+                A[0] = 0  # a zero row with zero numerator (and denominator) stays zero
+                num[0] = 0
+                if not shared_den:
+                    den[0] = 0
+            l1 = (rng.random(m) if penalized else np.zeros(m)).astype(dtype)
+            l2 = (rng.random(m) if penalized else np.zeros(m)).astype(dtype)
+            original = A.copy()
+            K.multiplicative_update(A, num, den, l1, l2, dtype.type(gamma), dtype.type(EPS), dtype.type(tiny(dtype)))
+            ref = naive.multiplicative_update(original, num, den, l1, l2, gamma, tiny=tiny(dtype))
+            assert A.dtype == dtype
+            assert np.isfinite(A).all(), where
+            assert_close(A, ref, dtype, err_msg=where)
+
+
+def test_multiplicative_update_zero_denominator_keeps_entry(dtype):
+    """Rule 2 of the epsilon policy: 0/0 leaves the entry unchanged, not NaN."""
+    A = np.array([[0.0, 2.0]], dtype=dtype)
+    num = np.zeros((1, 2), dtype=dtype)
+    den = np.zeros((1, 2), dtype=dtype)
+    zeros = np.zeros(1, dtype=dtype)
+    K.multiplicative_update(A, num, den, zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype)))
+    assert_array_equal(A, [[0.0, 0.0]])
+    B = np.array([[0.0, 3.0]], dtype=dtype)
+    K.multiplicative_update(
+        B, np.ones((1, 2), dtype), den, zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype))
+    )
+    assert np.isfinite(B).all()
+    assert_allclose(B, [[0.0, 3.0 / EPS]], rtol=rtol_for(dtype))
+
+
+def test_multiplicative_update_flushes_subnormals(dtype):
+    """Rule 3: entries below the dtype's smallest normal number become 0."""
+    smallest = tiny(dtype)
+    A = np.array([[smallest * 4, 1.0, smallest * 4]], dtype=dtype)
+    num = np.array([[0.125, 1.0, 0.5]], dtype=dtype)
+    den = np.ones((1, 3), dtype=dtype)
+    zeros = np.zeros(1, dtype=dtype)
+    K.multiplicative_update(A, num, den, zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(smallest))
+    assert_array_equal(A, np.array([[0.0, 1.0, smallest * 2]], dtype=dtype))
+
+
+@pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
+@pytest.mark.parametrize("max_sweeps", [1, 6])
+def test_hals_rows(max_sweeps, penalized, dtype, n_threads):
+    rng = np.random.default_rng(11)
+    for m, n, r in [(1, 1, 1), (9, 7, 1), (12, 10, 3), (5, 30, 6)]:
+        where = f"m={m}, n={n}, r={r}"
+        X = rng.random((m, n))
+        B = rng.random((n, r))
+        if r > 1:
+            B[:, 0] = 0  # a zero column of B: G[0, 0] = 0 (and no L2 when plain)
+        A = (rng.random((m, r)) + 0.1).astype(dtype)
+        P = (X @ B).astype(dtype)
+        G = (B.T @ B).astype(dtype)
+        l1 = (rng.random(m) * 0.1 if penalized else np.zeros(m)).astype(dtype)
+        l2 = (rng.random(m) * 0.1 if penalized else np.zeros(m)).astype(dtype)
+        original = A.copy()
+        bounds = uniform_row_chunks(m, r * r)
+        K.hals_rows(A, P, G, l1, l2, dtype.type(tiny(dtype)), bounds, max_sweeps, 0.01)
+        ref = naive.hals_rows(original, P, G, l1, l2, tiny(dtype), max_sweeps, 0.01)
+        assert A.dtype == dtype
+        assert (A >= 0).all() and np.isfinite(A).all(), where
+        assert_close(A, ref, dtype, err_msg=where)
+        before = naive.frobenius_penalized(X, original, B, l1, l2)
+        after = naive.frobenius_penalized(X, A, B, l1, l2)
+        assert after <= before * (1 + 1e-6), where  # exact coordinate descent never increases it
+
+
+# --------------------------------------------------------------------------
+# Gram kernels (the r x r products of sparse Frobenius fits)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 64])
+def test_gram_parts(chunks, dtype, n_threads):
+    rng = np.random.default_rng(13)
+    for n, r in [(0, 2), (1, 1), (2, 3), (7, 4), (40, 6)]:
+        where = f"n={n}, r={r}, chunks={chunks}"
+        B = rng.random((n, r)).astype(dtype)
+        original = B.copy()
+        bounds = uniform_row_chunks(n, r * r, max_chunks=chunks)
+        parts = nan_array((len(bounds) - 1, r, r), dtype)
+        K.gram_parts(B, bounds, parts)
+        G = parts.sum(axis=0)
+        assert G.dtype == dtype
+        assert_array_equal(G, G.T, err_msg=where)  # exactly symmetric: HALS reads its rows as columns
+        assert_close(G, naive.gram(B), dtype, err_msg=where)
+        assert_array_equal(B, original)
+
+
+def test_times_symmetric(dtype, n_threads):
+    rng = np.random.default_rng(17)
+    for m, r in [(0, 2), (1, 1), (9, 3), (33, 7)]:
+        A = rng.random((m, r)).astype(dtype)
+        S = rng.random((r, r))
+        G = (S + S.T).astype(dtype)
+        out = nan_array((m, r), dtype)
+        K.times_symmetric(A, G, out)
+        assert_close(out, naive.times_symmetric(A, G), dtype, err_msg=f"m={m}, r={r}")
+
+
+def test_gram_wrappers_match_numpy(dtype):
+    from fastnmf._terms import gram, times_symmetric
+
+    rng = np.random.default_rng(19)
+    B = rng.random((500, 5)).astype(dtype)
+    G = gram(B)
+    assert G.dtype == dtype
+    assert_close(G, naive.gram(B), dtype)
+    assert_close(times_symmetric(B, G), naive.times_symmetric(B, G), dtype)
