@@ -1,9 +1,8 @@
 """The one place that decides how fastnmf's kernels are compiled.
 
-Every kernel module imports :func:`kernel` (parallel), :func:`serial_kernel` or
-:func:`inlined_kernel`
-from here and never calls ``numba.njit`` itself, so the options below hold for
-the whole package:
+Every kernel module imports :func:`kernel` (parallel), :func:`serial_kernel`
+or :func:`inlined_kernel` from here and never calls ``numba.njit`` itself, so
+the options below hold for the whole package:
 
 - ``cache=True``: compiled machine code is written next to the sources (or to
   ``NUMBA_CACHE_DIR``) and reused by later processes, so only the first call on

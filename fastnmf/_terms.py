@@ -64,7 +64,7 @@ def csr_product(X, B):
     (see :func:`column_blocks`)."""
     out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
     edges = column_blocks(X.shape[1], B.shape[1], B.itemsize)
-    for b, (first, block) in enumerate(X.column_blocks(edges)):
+    for b, (first, block) in enumerate(X.split_columns(edges)):
         B_slice = B[first : first + block.shape[1]]
         K.csr_times_dense(block.indptr, block.indices, block.data, B_slice, block.bounds, out, b > 0)
     return out
@@ -117,11 +117,11 @@ class CSRMatrix:
         indices = t.indices.astype(self.indices.dtype, copy=False)
         return CSRMatrix(indptr, indices, self.data[order], (n, m), weights)
 
-    def column_blocks(self, edges):
+    def split_columns(self, edges):
         """[(first column, CSRMatrix of the columns edges[b]:edges[b + 1],
         indices counted from the first)] for each block b; X itself for one
-        block. Needs sorted indices. The split is made once and kept (only
-        the latest one: a copy of X's indices and values)."""
+        block. Each row keeps its entries' order. The split is made once and
+        kept (only the latest one: a copy of X's indices and values)."""
         key = tuple(int(e) for e in edges)
         if key not in self._blocks:
             if len(key) == 2:

@@ -4,6 +4,7 @@ grid: dtypes, threads, awkward shapes, two chunkings).
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 import naive
@@ -46,7 +47,7 @@ def test_csr_product_by_column_blocks(n_blocks, dtype, n_threads):
         count = n if n_blocks == "every column" else n_blocks
         edges = np.concatenate(([0], np.linspace(0, n, count + 1).round()[1:])).astype(np.int64)
         matrix = CSRMatrix.from_scipy(X)
-        blocks = matrix.column_blocks(edges)
+        blocks = matrix.split_columns(edges)
         assert sum(block.data.size for _, block in blocks) == X.nnz
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("fastnmf._terms.column_blocks", lambda *args: edges)
@@ -169,3 +170,22 @@ def test_csr_kernels_accept_int64_indices():
     ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5)
     assert_close(out, ref, np.float64)
     assert_allclose(parts.sum(), ref_loss, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_column_blocks_leave_a_fit_unchanged(solver, monkeypatch):
+    """A sparse Frobenius fit split into column blocks (forced here on a small
+    matrix) gives the fit without blocks, up to summation order."""
+    import fastnmf
+    import fastnmf._terms as terms
+
+    rng = np.random.default_rng(21)
+    V = sp.random(40, 60, density=0.2, random_state=rng, format="csr") * 5
+    options = dict(solver=solver, init="random", random_state=0, max_iter=20, tol=0.0)
+    whole = fastnmf.nmf(V, 4, **options)
+    monkeypatch.setattr(terms, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(terms, "BLOCK_BYTES", 200)  # several blocks of a 60 x 4 factor
+    assert len(terms.column_blocks(60, 4, 8)) - 1 > 2
+    blocked = fastnmf.nmf(V, 4, **options)
+    assert_allclose(blocked.W, whole.W, rtol=1e-9, atol=1e-12)
+    assert_allclose(blocked.H, whole.H, rtol=1e-9, atol=1e-12)

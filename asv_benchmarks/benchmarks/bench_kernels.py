@@ -22,12 +22,14 @@ from .common import (
     ThreadSetting,
     dense_positive,
     document_term,
+    factors_of,
     initial_factors,
     restore_threads,
 )
 
 CSR_KERNELS = [
     "csr_times_dense",
+    "csr_product",
     "csr_sampled_numerator_kl",
     "csr_sampled_numerator_beta1.5",
     "csr_observed_terms_frobenius",
@@ -65,11 +67,15 @@ class CSRKernels:
         if kernel == "csr_sampled_product" and side == "H":
             raise NotImplementedError("csr_sampled_product predicts at V's entries; one side is enough")
         self.threads = ThreadSetting(n_threads)
-        V = document_term(size, dtype)
-        W, H = initial_factors(V, r)
-        Ht = np.ascontiguousarray(H.T)
+        V, W, Ht = factors_of(size, dtype, r)
         X, A, B = (V, W, Ht) if side == "W" else (_transposed(V), Ht, W)
         self.X = _RawCSR(X)
+        if kernel == "csr_product":
+            try:
+                from fastnmf._terms import CSRMatrix, csr_product
+            except ImportError:
+                raise NotImplementedError("this fastnmf has no column-blocked csr_product") from None
+            self.matrix, self.csr_product = CSRMatrix.from_scipy(X), csr_product
         self.A, self.B = A, B
         self.dtype = np.dtype(dtype)
         self.eps = self.dtype.type(EPS)
@@ -83,6 +89,11 @@ class CSRKernels:
 
     def teardown(self, *params):
         restore_threads(self)
+
+    def _csr_product(self):
+        # What fits call: X @ B by column blocks once B takes 8 MiB or more
+        # (the 3M matrix at r = 50), one block below that.
+        self.csr_product(self.matrix, self.B)
 
     def _csr_times_dense(self):
         X = self.X
@@ -178,9 +189,7 @@ class AllEntriesPowerProduct:
 
     def setup(self, size, dtype, r, n_threads):
         self.threads = ThreadSetting(n_threads)
-        V = document_term(size, dtype)
-        W, H = initial_factors(V, r)
-        self.W, self.Ht = W, np.ascontiguousarray(H.T)
+        _, self.W, self.Ht = factors_of(size, dtype, r)
         self.dtype = np.dtype(dtype)
         self.time_kernel()
 
@@ -239,9 +248,7 @@ class HALSRows:
         if not hasattr(K, "hals_rows"):
             raise NotImplementedError("this fastnmf has no hals_rows kernel")
         self.threads = ThreadSetting(n_threads)
-        V = document_term(size, dtype)
-        W, H = initial_factors(V, r)
-        Ht = np.ascontiguousarray(H.T)
+        V, W, Ht = factors_of(size, dtype, r)
         self.W_initial = W
         self.W = W.copy()
         self.P = np.ascontiguousarray(V @ Ht)
@@ -280,9 +287,7 @@ class GramProducts:
         from fastnmf._terms import gram, times_symmetric
 
         self.threads = ThreadSetting(n_threads)
-        V = document_term(size, dtype)
-        W, H = initial_factors(V, r)
-        Ht = np.ascontiguousarray(H.T)
+        _, W, Ht = factors_of(size, dtype, r)
         G = gram(Ht)
         self.call = (lambda: gram(Ht)) if product == "gram" else (lambda: times_symmetric(W, G))
         self.call()

@@ -13,9 +13,7 @@ redistributed). Sizes of ratings matrices, from the environment variable
 """
 
 import functools
-import importlib.util
 import os
-import sys
 
 import numpy as np
 
@@ -25,13 +23,13 @@ from fastnmf import recommend
 from .common import (
     DTYPES,
     ITERATIONS,
-    REPO,
     SIZES,
     THREADS,
     ThreadSetting,
     dense_positive,
     initial_factors,
     restore_threads,
+    script_module,
 )
 
 RATINGS = [
@@ -43,21 +41,10 @@ RANKS = [10, 50]
 OBSERVED_SHARE = 0.3  # of a dense mask's entries
 
 
-def ratings_module():
-    """``benchmarks/ratings_surprise.py`` of this repository, loaded by path."""
-    name = "fastnmf_benchmarks_ratings"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / "ratings_surprise.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @functools.lru_cache(maxsize=4)
 def ratings(size, dtype):
     """A synthetic ratings CSR matrix of ``size`` (read-only)."""
-    module = ratings_module()
+    module = script_module("ratings_surprise")
     X = module.synthetic_ratings(*module.SHAPES[size], seed=0, dtype=np.dtype(dtype))
     X.data.flags.writeable = False
     return X

@@ -71,16 +71,21 @@ ITERATIONS = 5
 ITERATIONS_ALL_ENTRIES = 1
 
 
-def synthetic_module():
-    """``benchmarks/synthetic.py`` of this repository, loaded by path (the
-    name ``benchmarks`` is taken by this asv package)."""
-    name = "fastnmf_benchmarks_synthetic"
+def script_module(stem):
+    """``benchmarks/<stem>.py`` of this repository, loaded by path (the name
+    ``benchmarks`` is taken by this asv package) and kept in sys.modules."""
+    name = f"fastnmf_benchmarks_{stem}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / "synthetic.py")
+        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{stem}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def synthetic_module():
+    """``benchmarks/synthetic.py``: the synthetic document-term matrices."""
+    return script_module("synthetic")
 
 
 @functools.lru_cache(maxsize=8)
@@ -113,6 +118,14 @@ def data(layout, size, dtype):
     if layout == "csr":
         return document_term(size, dtype)
     raise ValueError(f"layout must be 'dense' or 'csr'; got {layout!r}.")
+
+
+def factors_of(size, dtype, r):
+    """The document-term matrix of ``size`` and its fixed (W0, H0^T), H0^T
+    C-contiguous as the kernels keep it."""
+    V = document_term(size, dtype)
+    W, H = initial_factors(V, r)
+    return V, W, np.ascontiguousarray(H.T)
 
 
 def initial_factors(V, r, seed=0):

@@ -40,7 +40,7 @@ from .rows import GROUP, add_four_rows, add_four_rows_twice, add_row, four_dots,
 def csr_times_dense(indptr, indices, data, B, bounds, out, accumulate):
     """out = X @ B (the numerator of the Frobenius update); with
     ``accumulate``, out += X @ B (for X split into column blocks, see
-    :class:`fastnmf._terms.ColumnBlocks`)."""
+    :func:`fastnmf._terms.column_blocks`)."""
     for c in prange(bounds.shape[0] - 1):
         for i in range(bounds[c], bounds[c + 1]):
             if not accumulate:
