@@ -197,38 +197,24 @@ class KernelTimer:
     """Calls one fastnmf CSR kernel on prepared arrays (W side or H side)."""
 
     def __init__(self, kind, X, A, B):
-        from fastnmf._chunks import balanced_row_chunks
         from fastnmf._epsilon import EPS
         from fastnmf._terms import CSRMatrix
 
         self.kind = kind
-        self.X = X
         self.A, self.B = A, B
-        self.bounds = balanced_row_chunks(X.indptr)
         self.matrix = CSRMatrix.from_scipy(X)
-        self.out = np.empty(A.shape, dtype=A.dtype)
-        self.den = np.empty(A.shape, dtype=A.dtype)
-        self.parts = np.zeros(len(self.bounds) - 1)
         self.eps = A.dtype.type(EPS)
-        self.no_weights = np.empty(0, dtype=A.dtype)
 
     def __call__(self):
-        from fastnmf import _kernels as K
-        from fastnmf._terms import csr_product
+        from fastnmf._terms import csr_product, observed_terms, sampled_numerator
 
-        X = self.X
+        # As fits call the kernels: by column blocks when B is large.
         if self.kind == "frobenius":
-            self.out = csr_product(self.matrix, self.B)  # by column blocks when B is large
+            csr_product(self.matrix, self.B)
         elif self.kind == "kullback-leibler":
-            K.csr_sampled_numerator(
-                X.indptr, X.indices, X.data, self.A, self.B, self.A.dtype.type(1.0), self.eps,
-                self.bounds, self.out, self.parts, True,
-            )  # fmt: skip
+            sampled_numerator(self.matrix, self.A, self.B, self.A.dtype.type(1.0), self.eps, True)
         else:
-            K.csr_observed_terms(
-                X.indptr, X.indices, X.data, self.no_weights, self.A, self.B, self.A.dtype.type(2.0), self.eps,
-                self.bounds, self.out, self.den, self.parts, True,
-            )  # fmt: skip
+            observed_terms(self.matrix, self.A, self.B, self.A.dtype.type(2.0), self.eps, True)
 
     def median_seconds(self, repeat):
         self()

@@ -59,15 +59,56 @@ def column_blocks(n_cols, r, itemsize):
     return np.linspace(0, n_cols, count + 1).round().astype(np.int64)
 
 
-def csr_product(X, B):
-    """X @ B for a CSRMatrix X and a dense B, in B's dtype, by column blocks
-    (see :func:`column_blocks`)."""
-    out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
+def by_column_blocks(X, B):
+    """[(block, B's rows for it, accumulate)] for the kernels that gather rows
+    of B in the order of X's column indices: X split into column blocks
+    (:func:`column_blocks`), each with its slice of B, and whether a kernel
+    adds to its output (every block but the first) instead of writing it."""
     edges = column_blocks(X.shape[1], B.shape[1], B.itemsize)
-    for b, (first, block) in enumerate(X.split_columns(edges)):
-        B_slice = B[first : first + block.shape[1]]
-        K.csr_times_dense(block.indptr, block.indices, block.data, B_slice, block.bounds, out, b > 0)
+    return [
+        (block, B[first : first + block.shape[1]], b > 0) for b, (first, block) in enumerate(X.split_columns(edges))
+    ]
+
+
+def csr_product(X, B):
+    """X @ B for a CSRMatrix X and a dense B, in B's dtype, by column blocks."""
+    out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
+    for block, B_slice, accumulate in by_column_blocks(X, B):
+        K.csr_times_dense(block.indptr, block.indices, block.data, B_slice, block.bounds, out, accumulate)
     return out
+
+
+def sampled_numerator(X, A, B, beta, eps, with_loss):
+    """(X * (A B^T)^(beta - 2)) @ B with A B^T taken at X's stored entries,
+    and the float64 sum of d(x | ab) - d(0 | ab) over them (0.0 without
+    ``with_loss``), by column blocks (kernel ``csr_sampled_numerator``)."""
+    num = np.empty(A.shape, dtype=A.dtype)
+    loss = 0.0
+    for block, B_slice, accumulate in by_column_blocks(X, B):
+        parts = block.loss_parts()
+        K.csr_sampled_numerator(
+            block.indptr, block.indices, block.data, A, B_slice, beta, eps,
+            block.bounds, num, parts, with_loss, accumulate,
+        )  # fmt: skip
+        loss += float(parts.sum())
+    return num, loss
+
+
+def observed_terms(X, A, B, beta, eps, with_loss):
+    """Numerator, denominator and float64 objective of the update over X's
+    stored entries only, weighted by ``X.weights``, by column blocks (kernel
+    ``csr_observed_terms``)."""
+    num = np.empty(A.shape, dtype=A.dtype)
+    den = np.empty(A.shape, dtype=A.dtype)
+    loss = 0.0
+    for block, B_slice, accumulate in by_column_blocks(X, B):
+        parts = block.loss_parts()
+        K.csr_observed_terms(
+            block.indptr, block.indices, block.data, block.weights, A, B_slice, beta, eps,
+            block.bounds, num, den, parts, with_loss, accumulate,
+        )  # fmt: skip
+        loss += float(parts.sum())
+    return num, den, loss
 
 
 class _Base:
@@ -120,7 +161,7 @@ class CSRMatrix:
     def split_columns(self, edges):
         """[(first column, CSRMatrix of the columns edges[b]:edges[b + 1],
         indices counted from the first)] for each block b; X itself for one
-        block. Each row keeps its entries' order. The split is made once and
+        block. Each row keeps its entries' order; weights follow their entries. The split is made once and
         kept (only the latest one: a copy of X's indices and values)."""
         key = tuple(int(e) for e in edges)
         if key not in self._blocks:
@@ -136,7 +177,8 @@ class CSRMatrix:
                     mine = owner == b
                     indptr = np.concatenate(([0], np.cumsum(counts[b]))).astype(self.indptr.dtype)
                     indices = (self.indices[mine] - first).astype(self.indices.dtype)
-                    blocks.append((first, CSRMatrix(indptr, indices, self.data[mine], (m, last - first))))
+                    weights = self.weights[mine] if self.weights.shape[0] else None
+                    blocks.append((first, CSRMatrix(indptr, indices, self.data[mine], (m, last - first), weights)))
             self._blocks = {key: blocks}
         return self._blocks[key]
 
@@ -247,18 +289,14 @@ class SparseTerms(_Base):
             den = times_symmetric(A, gram(B))
             loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
             return num, den, loss
-        num = np.empty(A.shape, dtype=self.dtype)
-        parts = X.loss_parts()
-        K.csr_sampled_numerator(
-            X.indptr, X.indices, X.data, A, B, self.beta_typed, self.eps, X.bounds, num, parts, with_loss
-        )
+        num, sampled_loss = sampled_numerator(X, A, B, self.beta_typed, self.eps, with_loss)
         if self.beta == 1.0:
             den = B.sum(axis=0, keepdims=True)
             zero_part = float(np.einsum("k,k->", A.sum(axis=0, dtype=np.float64), B.sum(axis=0, dtype=np.float64)))
         else:
             den, power_sum = all_entries_power_product(A, B, self.beta_typed, self.eps, with_loss)
             zero_part = power_sum / self.beta
-        loss = float(parts.sum()) + zero_part if with_loss else None
+        loss = sampled_loss + zero_part if with_loss else None
         return num, den, loss
 
     def w_terms(self, W, Ht, with_loss):
@@ -287,14 +325,8 @@ class ObservedTerms(_Base):
         self.Xt = X.transposed()
 
     def _terms(self, X, A, B, with_loss):
-        num = np.empty(A.shape, dtype=self.dtype)
-        den = np.empty(A.shape, dtype=self.dtype)
-        parts = X.loss_parts()
-        K.csr_observed_terms(
-            X.indptr, X.indices, X.data, X.weights, A, B, self.beta_typed, self.eps,
-            X.bounds, num, den, parts, with_loss,
-        )  # fmt: skip
-        return num, den, (float(parts.sum()) if with_loss else None)
+        num, den, loss = observed_terms(X, A, B, self.beta_typed, self.eps, with_loss)
+        return num, den, (loss if with_loss else None)
 
     def w_terms(self, W, Ht, with_loss):
         return self._terms(self.X, W, Ht, with_loss)

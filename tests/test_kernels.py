@@ -121,11 +121,13 @@ def run_every_kernel(dtype, seed=7):
     K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, False)
     results["csr_times_dense"] = out
     out, parts = np.empty((m, r), dtype), np.empty(len(bounds) - 1)
-    K.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta, eps, bounds, out, parts, True)
+    K.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta, eps, bounds, out, parts, True, False)
     results["csr_sampled_numerator"], results["csr_sampled_numerator_loss"] = out, parts
     num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(len(bounds) - 1)
     weights = (rng.random(X.nnz) + 0.5).astype(np.float32).astype(dtype)
-    K.csr_observed_terms(X.indptr, X.indices, X.data, weights, A, B, beta, eps, bounds, num, den, parts, True)
+    K.csr_observed_terms(
+        X.indptr, X.indices, X.data, weights, A, B, beta, eps, bounds, num, den, parts, True, False
+    )
     results["csr_observed_terms"] = np.concatenate([num, den])
     results["csr_observed_terms_loss"] = parts
     out = np.empty(X.nnz, dtype)

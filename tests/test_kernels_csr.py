@@ -84,8 +84,9 @@ def test_csr_sampled_numerator(beta, dtype, n_threads):
             out = nan_array(A.shape, dtype)
             parts = loss_parts_for(bounds)
             K.csr_sampled_numerator(
-                X.indptr, X.indices, X.data, A, B, dtype.type(beta), dtype.type(EPS), bounds, out, parts, with_loss
-            )
+                X.indptr, X.indices, X.data, A, B, dtype.type(beta), dtype.type(EPS), bounds, out, parts,
+                with_loss, False,
+            )  # fmt: skip
             assert_close(out, ref, dtype, err_msg=where)
             if with_loss:
                 assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
@@ -111,8 +112,9 @@ def test_csr_observed_terms(beta, weighted, dtype, n_threads):
         num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
         parts = loss_parts_for(bounds)
         K.csr_observed_terms(
-            X.indptr, X.indices, data, weights, A, B, dtype.type(beta), dtype.type(EPS), bounds, num, den, parts, True
-        )
+            X.indptr, X.indices, data, weights, A, B, dtype.type(beta), dtype.type(EPS), bounds, num, den, parts,
+            True, False,
+        )  # fmt: skip
         ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, data, weights, A, B, beta)
         assert_close(num, ref_num, dtype, err_msg=where)
         assert_close(den, ref_den, dtype, err_msg=where)
@@ -145,13 +147,14 @@ def test_csr_kernels_every_group_remainder(dtype):
     K.csr_times_dense(indptr, indices, data, B, bounds, out, False)
     assert_close(out, naive.csr_times_dense(indptr, indices, data, B, (10, 18)), dtype)
     parts = loss_parts_for(bounds)
-    K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), dtype.type(EPS), bounds, out, parts, True)
+    eps = dtype.type(EPS)
+    K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), eps, bounds, out, parts, True, False)
     ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
     assert_close(out, ref, dtype)
     assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
     num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
     K.csr_observed_terms(
-        indptr, indices, data, np.empty(0, dtype), A, B, dtype.type(1.0), dtype.type(EPS), bounds, num, den, parts, True
+        indptr, indices, data, np.empty(0, dtype), A, B, dtype.type(1.0), eps, bounds, num, den, parts, True, False
     )
     ref_num, ref_den, ref_loss = naive.csr_observed_terms(indptr, indices, data, np.empty(0, dtype), A, B, 1.0)
     assert_close(num, ref_num, dtype)
@@ -166,22 +169,37 @@ def test_csr_kernels_accept_int64_indices():
     bounds = balanced_row_chunks(indptr)
     out = nan_array(A.shape, np.float64)
     parts = loss_parts_for(bounds)
-    K.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5, EPS, bounds, out, parts, True)
+    K.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5, EPS, bounds, out, parts, True, False)
     ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5)
     assert_close(out, ref, np.float64)
     assert_allclose(parts.sum(), ref_loss, rtol=1e-10)
 
 
-@pytest.mark.parametrize("solver", ["mu", "hals"])
-def test_column_blocks_leave_a_fit_unchanged(solver, monkeypatch):
-    """A sparse Frobenius fit split into column blocks (forced here on a small
-    matrix) gives the fit without blocks, up to summation order."""
+BLOCKED_FITS = {
+    "frobenius-mu": dict(solver="mu"),
+    "frobenius-hals": dict(solver="hals"),
+    "kullback-leibler": dict(solver="mu", loss="kullback-leibler"),
+    "beta-1.5": dict(solver="mu", loss=1.5),
+    "observed": dict(solver="mu", mask="observed"),
+    "weighted-kullback-leibler": dict(solver="mu", loss="kullback-leibler", mask="weights"),
+}
+
+
+@pytest.mark.parametrize("case", BLOCKED_FITS)
+def test_column_blocks_leave_a_fit_unchanged(case, monkeypatch):
+    """A sparse fit whose kernels run by column blocks (forced here on a small
+    matrix) gives the fit without blocks, up to summation order: every kernel
+    that gathers rows of a factor, masked (weights travel with their entries)
+    or not."""
     import fastnmf
     import fastnmf._terms as terms
 
     rng = np.random.default_rng(21)
     V = sp.random(40, 60, density=0.2, random_state=rng, format="csr") * 5
-    options = dict(solver=solver, init="random", random_state=0, max_iter=20, tol=0.0)
+    options = dict(init="random", random_state=0, max_iter=20, tol=0.0, **BLOCKED_FITS[case])
+    if options.get("mask") == "weights":
+        options["mask"] = V.copy()
+        options["mask"].data = rng.random(V.nnz) * 2
     whole = fastnmf.nmf(V, 4, **options)
     monkeypatch.setattr(terms, "MIN_SPLIT_BYTES", 0)
     monkeypatch.setattr(terms, "BLOCK_BYTES", 200)  # several blocks of a 60 x 4 factor

@@ -32,10 +32,21 @@ CSR_KERNELS = [
     "csr_product",
     "csr_sampled_numerator_kl",
     "csr_sampled_numerator_beta1.5",
+    "sampled_numerator_kl",
     "csr_observed_terms_frobenius",
     "csr_observed_terms_kl",
+    "observed_terms_kl",
     "csr_sampled_product",
 ]
+
+
+# Kernels as fits call them: fastnmf._terms functions that split X into
+# column blocks when B is large.
+BLOCKED_PATHS = {
+    "csr_product": "csr_product",
+    "sampled_numerator_kl": "sampled_numerator",
+    "observed_terms_kl": "observed_terms",
+}
 
 
 class _RawCSR:
@@ -70,12 +81,15 @@ class CSRKernels:
         V, W, Ht = factors_of(size, dtype, r)
         X, A, B = (V, W, Ht) if side == "W" else (_transposed(V), Ht, W)
         self.X = _RawCSR(X)
-        if kernel == "csr_product":
+        if kernel in BLOCKED_PATHS:
             try:
-                from fastnmf._terms import CSRMatrix, csr_product
-            except ImportError:
-                raise NotImplementedError("this fastnmf has no column-blocked csr_product") from None
-            self.matrix, self.csr_product = CSRMatrix.from_scipy(X), csr_product
+                from fastnmf import _terms
+                from fastnmf._terms import CSRMatrix
+
+                self.blocked = getattr(_terms, BLOCKED_PATHS[kernel])
+            except (ImportError, AttributeError):
+                raise NotImplementedError(f"this fastnmf has no column-blocked {kernel}") from None
+            self.matrix = CSRMatrix.from_scipy(X)
         self.A, self.B = A, B
         self.dtype = np.dtype(dtype)
         self.eps = self.dtype.type(EPS)
@@ -90,10 +104,16 @@ class CSRKernels:
     def teardown(self, *params):
         restore_threads(self)
 
+    # What fits call: the kernel by column blocks once B takes 8 MiB or more
+    # (the 3M matrix at r = 50), in one block below that.
     def _csr_product(self):
-        # What fits call: X @ B by column blocks once B takes 8 MiB or more
-        # (the 3M matrix at r = 50), one block below that.
-        self.csr_product(self.matrix, self.B)
+        self.blocked(self.matrix, self.B)
+
+    def _sampled_numerator_kl(self):
+        self.blocked(self.matrix, self.A, self.B, self.dtype.type(1.0), self.eps, True)
+
+    def _observed_terms_kl(self):
+        self.blocked(self.matrix, self.A, self.B, self.dtype.type(1.0), self.eps, True)
 
     def _csr_times_dense(self):
         X = self.X
@@ -103,7 +123,7 @@ class CSRKernels:
         X = self.X
         K.csr_sampled_numerator(
             X.indptr, X.indices, X.data, self.A, self.B, self.dtype.type(beta), self.eps,
-            X.bounds, self.out, self.loss_parts, True,
+            X.bounds, self.out, self.loss_parts, True, False,
         )  # fmt: skip
 
     def _csr_sampled_numerator_kl(self):
@@ -116,7 +136,7 @@ class CSRKernels:
         X = self.X
         K.csr_observed_terms(
             X.indptr, X.indices, X.data, self.no_weights, self.A, self.B, self.dtype.type(beta), self.eps,
-            X.bounds, self.out, self.den, self.loss_parts, True,
+            X.bounds, self.out, self.den, self.loss_parts, True, False,
         )  # fmt: skip
 
     def _csr_observed_terms_frobenius(self):

@@ -67,14 +67,15 @@ def _sampled_entry(ab, v, beta, eps, expo, one, with_loss):
 
 
 @kernel
-def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss):
+def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
     """out = (X * (A B^T)^(beta - 2)) @ B, with A B^T evaluated only at X's
     stored entries (a sampled dense-dense product fused with the sparse-dense
     product). ``(A B^T)_ij`` is clamped at ``eps`` for beta < 2.
 
     With ``with_loss``, ``loss_parts[c]`` receives the sum over the chunk's
     stored entries of d(x | ab) - d(0 | ab); the rest of the objective,
-    d(0 | ab) over all entries, is computed without touching X.
+    d(0 | ab) over all entries, is computed without touching X. With
+    ``accumulate``, out += ... (X split into column blocks).
     """
     zero = eps - eps
     one = eps / eps
@@ -82,7 +83,8 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            zero_row(out, i)
+            if not accumulate:
+                zero_row(out, i)
             start, end = indptr[i], indptr[i + 1]
             grouped = group_end(start, end)
             for p in range(start, grouped, GROUP):
@@ -123,7 +125,9 @@ def _observed_entry(ab, v, w, beta, eps, one, with_loss):
 
 
 @kernel
-def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss):
+def csr_observed_terms(
+    indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss, accumulate
+):
     """Numerator and denominator of the weighted update over X's stored
     entries only (the entries not stored are unknown, not zero):
 
@@ -131,7 +135,8 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, 
 
     where M holds ``weights`` at the stored entries (all ones when ``weights``
     is empty). ``loss_parts[c]`` receives the weighted objective of the chunk.
-    Cost O(nnz r); nothing m x n is formed.
+    With ``accumulate``, num and den are added to. Cost O(nnz r); nothing
+    m x n is formed.
     """
     unit = weights.shape[0] == 0
     zero = eps - eps
@@ -139,8 +144,9 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps, bounds, 
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            zero_row(num, i)
-            zero_row(den, i)
+            if not accumulate:
+                zero_row(num, i)
+                zero_row(den, i)
             start, end = indptr[i], indptr[i + 1]
             grouped = group_end(start, end)
             for p in range(start, grouped, GROUP):
