@@ -1,9 +1,9 @@
 """Multiplicative updates (Lee & Seung 2001; Fevotte & Idier 2011), for
 every layout and loss."""
 
-from . import _kernels as K
 from ._epsilon import EPS, tiny
 from ._losses import mm_exponent
+from ._terms import update_factor
 
 
 class MultiplicativeSteps:
@@ -25,7 +25,7 @@ class MultiplicativeSteps:
 
     def update(self, W, Ht):
         l1_W, l2_W, l1_H, l2_H = self.penalties
-        K.multiplicative_update(W, *self._w_terms, l1_W, l2_W, self.gamma, self.eps, self.flush)
+        update_factor(W, *self._w_terms, l1_W, l2_W, self.gamma, self.eps, self.flush)
         if self.update_H:
             num, den = self.terms.h_terms(W, Ht)
-            K.multiplicative_update(Ht, num, den, l1_H, l2_H, self.gamma, self.eps, self.flush)
+            update_factor(Ht, num, den, l1_H, l2_H, self.gamma, self.eps, self.flush)

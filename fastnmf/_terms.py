@@ -25,9 +25,11 @@ A layout class turns its data into these terms as cheaply as it can:
 
 Each class has ``w_terms(W, Ht, with_loss)`` -> ``(num, den, data_loss)``,
 ``h_terms(W, Ht)`` -> ``(num, den)`` and ``data_loss(W, Ht)``. ``den`` may
-have a single row that every row shares. ``data_loss`` is the float64
+have a single row that every row shares, or be a :class:`GramDenominator`. ``data_loss`` is the float64
 objective without penalties, or None when ``with_loss`` is false.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -196,11 +198,21 @@ def gram(B):
     return parts.sum(axis=0)
 
 
-def times_symmetric(A, G):
-    """A @ G for a symmetric r x r G, by a parallel Numba kernel."""
-    out = np.empty_like(A)
-    K.times_symmetric(A, G, out)
-    return out
+class GramDenominator(NamedTuple):
+    """The denominator A G of a Frobenius update on sparse data, for the
+    factor A being updated and G = B^T B (r x r, symmetric): the update
+    kernel forms it row by row (see :func:`update_factor`)."""
+
+    G: np.ndarray
+
+
+def update_factor(A, num, den, l1, l2, gamma, eps, flush):
+    """The multiplicative update of A in place, with ``den`` as the terms
+    give it: an array (A's shape or one shared row) or a GramDenominator."""
+    if isinstance(den, GramDenominator):
+        K.multiplicative_update(A, num, np.empty_like(A), den.G, l1, l2, gamma, eps, flush)
+    else:
+        K.multiplicative_update(A, num, den, np.empty((0, 0), dtype=A.dtype), l1, l2, gamma, eps, flush)
 
 
 def _penalty_free_gram_loss(sum_sq_v, W, Ht, num):
@@ -224,13 +236,37 @@ class DenseTerms(_Base):
         self.masked = weights is not None
         self.bounds = uniform_row_chunks(*V.shape)
         self.gram_path = self.beta == 2.0 and not self.masked
+        self.weighted_frobenius = self.beta == 2.0 and self.masked
         self.with_den = self.masked or self.beta != 1.0
         if self.gram_path:
             self.sum_sq_v = float(np.einsum("ij,ij->", V, V, dtype=np.float64))
             self.buffer = self.den_buffer = None
+        elif self.weighted_frobenius:
+            # M * V does not change: made once, 0 where unobserved (even where V holds NaN).
+            observed = self.weights != 0
+            self.weighted_v = np.zeros(V.shape, dtype=V.dtype)
+            np.multiply(self.weights, V, out=self.weighted_v, where=observed)
+            clean_v = np.where(observed, V, 0)
+            self.sum_weighted_sq_v = float(np.einsum("ij,ij->", self.weighted_v, clean_v, dtype=np.float64))
+            self.buffer = np.empty(V.shape, dtype=V.dtype)
         else:
             self.buffer = np.empty(V.shape, dtype=V.dtype)
             self.den_buffer = np.empty(V.shape if self.with_den else (0, 0), dtype=V.dtype)
+
+    def _weighted_product(self, W, Ht, with_loss):
+        """buffer <- M * (W H) for the masked Frobenius loss, whose terms are
+        then num = (M * V) H^T and den = (M * W H) H^T (and the same
+        transposed for H): BLAS and one elementwise product, no kernel. With
+        ``with_loss``, returns 0.5 sum M (V - W H)^2, computed as
+        0.5 sum M V^2 - <M V, W H> + 0.5 <M W H, W H> in float64."""
+        wh = np.matmul(W, Ht.T, out=self.buffer)
+        loss = None
+        if with_loss:
+            cross = float(np.einsum("ij,ij->", self.weighted_v, wh, dtype=np.float64))
+            square = float(np.einsum("ij,ij,ij->", self.weights, wh, wh, dtype=np.float64))
+            loss = max(0.5 * self.sum_weighted_sq_v - cross + 0.5 * square, 0.0)
+        np.multiply(wh, self.weights, out=wh)
+        return loss
 
     def _elementwise(self, W, Ht, with_loss):
         np.matmul(W, Ht.T, out=self.buffer)
@@ -247,6 +283,9 @@ class DenseTerms(_Base):
             den = W @ (Ht.T @ Ht)
             loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, num) if with_loss else None
             return num, den, loss
+        if self.weighted_frobenius:
+            loss = self._weighted_product(W, Ht, with_loss)
+            return self.weighted_v @ Ht, self.buffer @ Ht, loss
         loss = self._elementwise(W, Ht, with_loss)
         num = self.buffer @ Ht
         den = self.den_buffer @ Ht if self.with_den else Ht.sum(axis=0, keepdims=True)
@@ -255,6 +294,9 @@ class DenseTerms(_Base):
     def h_terms(self, W, Ht):
         if self.gram_path:
             return self.V.T @ W, Ht @ (W.T @ W)
+        if self.weighted_frobenius:
+            self._weighted_product(W, Ht, with_loss=False)
+            return self.weighted_v.T @ W, self.buffer.T @ W
         self._elementwise(W, Ht, with_loss=False)
         num = self.buffer.T @ W
         den = self.den_buffer.T @ W if self.with_den else W.sum(axis=0, keepdims=True)
@@ -286,7 +328,7 @@ class SparseTerms(_Base):
     def _terms(self, X, A, B, with_loss):
         if self.beta == 2.0:
             num = csr_product(X, B)
-            den = times_symmetric(A, gram(B))
+            den = GramDenominator(gram(B))
             loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
             return num, den, loss
         num, sampled_loss = sampled_numerator(X, A, B, self.beta_typed, self.eps, with_loss)

@@ -336,8 +336,11 @@ def all_entries_power_product(A, B, beta, eps=EPS):
     return (clamp(P, beta, eps) ** (beta - 1.0)) @ np.asarray(B, dtype=np.float64), float(np.sum(P**beta))
 
 
-def multiplicative_update(A, num, den, l1, l2, gamma, eps=EPS, tiny=None):
-    """The kernel's contract: see :func:`apply_update`."""
+def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps=EPS, tiny=None):
+    """The kernel's contract: see :func:`apply_update`; with a non-empty
+    ``gram`` G, the denominator is A G."""
+    if np.size(gram):
+        den = times_symmetric(A, gram)
     return apply_update(A, num, den, l1, l2, gamma, eps, tiny)
 
 

@@ -142,7 +142,8 @@ def run_every_kernel(dtype, seed=7):
     results["all_entries_power_product"], results["all_entries_power_product_loss"] = power_den, parts
     updated = A.copy()
     l1, l2 = np.full(m, 0.1, dtype), np.full(m, 0.2, dtype)
-    K.multiplicative_update(updated, num, den, l1, l2, dtype.type(2 / 3), eps, dtype.type(tiny(dtype)))
+    no_gram = np.empty((0, 0), dtype)
+    K.multiplicative_update(updated, num, den, no_gram, l1, l2, dtype.type(2 / 3), eps, dtype.type(tiny(dtype)))
     results["multiplicative_update"] = updated
     swept = A.copy()
     K.hals_rows(swept, num, np.ascontiguousarray(B.T @ B), l1, l2, dtype.type(tiny(dtype)), bounds, 4, 0.01)
@@ -150,9 +151,10 @@ def run_every_kernel(dtype, seed=7):
     parts = np.empty((len(bounds) - 1, r, r), dtype)
     K.gram_parts(A, bounds, parts)
     results["gram_parts"] = parts
-    out = np.empty((m, r), dtype)
-    K.times_symmetric(A, parts.sum(axis=0), out)
-    results["times_symmetric"] = out
+    updated, scratch = A.copy(), np.empty((m, r), dtype)
+    gram = parts.sum(axis=0)
+    K.multiplicative_update(updated, num, scratch, gram, l1, l2, dtype.type(1), eps, dtype.type(tiny(dtype)))
+    results["multiplicative_update_gram"] = updated
     return results
 
 

@@ -82,32 +82,44 @@ def test_all_entries_power_product(beta, dtype, n_threads):
 
 
 GAMMAS = sorted({naive.mm_exponent(beta) for beta in BETAS + [-0.5]})
+NO_GRAM = {np.dtype(t): np.empty((0, 0), t) for t in (np.float32, np.float64)}
 
 
 @pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
 @pytest.mark.parametrize("gamma", GAMMAS)
 def test_multiplicative_update(gamma, penalized, dtype, n_threads):
+    """Denominators: A's shape, one row that every row shares, or A G for a
+    symmetric G (the kernel forms it in ``den`` first)."""
     for shape in [(1, 1), (9, 1), (9, 3), (2, 5)] if n_threads == 1 else [(1, 1), (9, 3)]:
-        for shared_den in (False, True):
-            where = f"shape={shape}, shared_den={shared_den}"
+        for kind in ("full", "shared", "gram"):
+            where = f"shape={shape}, den={kind}"
             m, r = shape
             rng = np.random.default_rng(5)
             A = (rng.random(shape) + 0.1).astype(dtype)
             num = (rng.random(shape) + 0.1).astype(dtype)
-            den = (rng.random((1, r) if shared_den else shape) + 0.1).astype(dtype)
+            den = (rng.random((1, r) if kind == "shared" else shape) + 0.1).astype(dtype)
+            gram = np.empty((0, 0), dtype)
+            if kind == "gram":
+                S = rng.random((r, r))
+                gram = (S + S.T).astype(dtype)
+                den = nan_array(shape, dtype)
             if m > 1:
                 A[0] = 0  # a zero row with zero numerator (and denominator) stays zero
                 num[0] = 0
-                if not shared_den:
+                if kind == "full":
                     den[0] = 0
             l1 = (rng.random(m) if penalized else np.zeros(m)).astype(dtype)
             l2 = (rng.random(m) if penalized else np.zeros(m)).astype(dtype)
             original = A.copy()
-            K.multiplicative_update(A, num, den, l1, l2, dtype.type(gamma), dtype.type(EPS), dtype.type(tiny(dtype)))
-            ref = naive.multiplicative_update(original, num, den, l1, l2, gamma, tiny=tiny(dtype))
+            K.multiplicative_update(
+                A, num, den, gram, l1, l2, dtype.type(gamma), dtype.type(EPS), dtype.type(tiny(dtype))
+            )
+            ref = naive.multiplicative_update(original, num, den, gram, l1, l2, gamma, tiny=tiny(dtype))
             assert A.dtype == dtype
             assert np.isfinite(A).all(), where
             assert_close(A, ref, dtype, err_msg=where)
+            if kind == "gram":
+                assert_close(den, naive.times_symmetric(original, gram), dtype, err_msg=where)
 
 
 def test_multiplicative_update_zero_denominator_keeps_entry(dtype):
@@ -116,12 +128,15 @@ def test_multiplicative_update_zero_denominator_keeps_entry(dtype):
     num = np.zeros((1, 2), dtype=dtype)
     den = np.zeros((1, 2), dtype=dtype)
     zeros = np.zeros(1, dtype=dtype)
-    K.multiplicative_update(A, num, den, zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype)))
+    K.multiplicative_update(
+        A, num, den, NO_GRAM[dtype], zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype))
+    )
     assert_array_equal(A, [[0.0, 0.0]])
     B = np.array([[0.0, 3.0]], dtype=dtype)
     K.multiplicative_update(
-        B, np.ones((1, 2), dtype), den, zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype))
-    )
+        B, np.ones((1, 2), dtype), den, NO_GRAM[dtype], zeros, zeros,
+        dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype)),
+    )  # fmt: skip
     assert np.isfinite(B).all()
     assert_allclose(B, [[0.0, 3.0 / EPS]], rtol=rtol_for(dtype))
 
@@ -133,7 +148,9 @@ def test_multiplicative_update_flushes_subnormals(dtype):
     num = np.array([[0.125, 1.0, 0.5]], dtype=dtype)
     den = np.ones((1, 3), dtype=dtype)
     zeros = np.zeros(1, dtype=dtype)
-    K.multiplicative_update(A, num, den, zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(smallest))
+    K.multiplicative_update(
+        A, num, den, NO_GRAM[dtype], zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(smallest)
+    )
     assert_array_equal(A, np.array([[0.0, 1.0, smallest * 2]], dtype=dtype))
 
 
@@ -186,23 +203,16 @@ def test_gram_parts(chunks, dtype, n_threads):
         assert_array_equal(B, original)
 
 
-def test_times_symmetric(dtype, n_threads):
-    rng = np.random.default_rng(17)
-    for m, r in [(0, 2), (1, 1), (9, 3), (33, 7)]:
-        A = rng.random((m, r)).astype(dtype)
-        S = rng.random((r, r))
-        G = (S + S.T).astype(dtype)
-        out = nan_array((m, r), dtype)
-        K.times_symmetric(A, G, out)
-        assert_close(out, naive.times_symmetric(A, G), dtype, err_msg=f"m={m}, r={r}")
-
-
 def test_gram_wrappers_match_numpy(dtype):
-    from fastnmf._terms import gram, times_symmetric
+    from fastnmf._terms import GramDenominator, gram, update_factor
 
     rng = np.random.default_rng(19)
     B = rng.random((500, 5)).astype(dtype)
     G = gram(B)
     assert G.dtype == dtype
     assert_close(G, naive.gram(B), dtype)
-    assert_close(times_symmetric(B, G), naive.times_symmetric(B, G), dtype)
+    A, num = rng.random((40, 5)).astype(dtype), rng.random((40, 5)).astype(dtype)
+    ref = naive.multiplicative_update(A, num, None, G, 0.0, 0.0, 1.0, tiny=tiny(dtype))
+    zeros = np.zeros(40, dtype)
+    update_factor(A, num, GramDenominator(G), zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype)))
+    assert_close(A, ref, dtype)

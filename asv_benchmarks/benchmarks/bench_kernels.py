@@ -222,10 +222,11 @@ class AllEntriesPowerProduct:
 
 class MultiplicativeUpdate:
     """``multiplicative_update`` of W (the document-term matrix's rows) with a
-    full denominator and the exponent of beta outside [1, 2], or with the
-    shared one-row denominator of KL and no exponent."""
+    full denominator and the exponent of beta outside [1, 2], with the
+    shared one-row denominator of KL and no exponent, or with the Frobenius
+    denominator W G (G = H H^T) that the kernel forms itself."""
 
-    params = [SIZES, ["full-gamma", "shared-row"], DTYPES, RANKS, THREADS]
+    params = [SIZES, ["full-gamma", "shared-row", "gram"], DTYPES, RANKS, THREADS]
     param_names = ["size", "denominator", "dtype", "r", "n_threads"]
 
     def setup(self, size, denominator, dtype, r, n_threads):
@@ -238,6 +239,10 @@ class MultiplicativeUpdate:
         self.W = W.copy()
         self.num = (0.5 + rng.random((m, r))).astype(dtype)
         self.den = (0.5 + rng.random((1 if denominator == "shared-row" else m, r))).astype(dtype)
+        self.gram = np.empty((0, 0), dtype=dtype)
+        if denominator == "gram":
+            H = rng.random((r, 1000))
+            self.gram = (H @ H.T).astype(dtype)
         self.l1 = np.zeros(m, dtype=dtype)
         self.l2 = np.zeros(m, dtype=dtype)
         self.dtype = np.dtype(dtype)
@@ -250,7 +255,7 @@ class MultiplicativeUpdate:
     def time_kernel(self, *params):
         np.copyto(self.W, self.W_initial)
         K.multiplicative_update(
-            self.W, self.num, self.den, self.l1, self.l2, self.gamma, self.dtype.type(EPS),
+            self.W, self.num, self.den, self.gram, self.l1, self.l2, self.gamma, self.dtype.type(EPS),
             self.dtype.type(np.finfo(self.dtype).tiny),
         )  # fmt: skip
 
@@ -293,23 +298,21 @@ class HALSRows:
 
 
 class GramProducts:
-    """The r x r products of a sparse Frobenius iteration, which run as Numba
-    kernels so that the iteration calls no BLAS: the Gram matrix of H^T (the
-    document-term matrix's many columns) through ``gram_parts`` and its sum,
-    and W G through ``times_symmetric``."""
+    """The Gram matrix of H^T (the document-term matrix's many columns) that
+    a sparse Frobenius iteration needs, by ``gram_parts`` and its sum: a
+    Numba kernel, so that the iteration calls no BLAS."""
 
-    params = [SIZES, ["gram", "times_symmetric"], DTYPES, RANKS, THREADS]
-    param_names = ["size", "product", "dtype", "r", "n_threads"]
+    params = [SIZES, DTYPES, RANKS, THREADS]
+    param_names = ["size", "dtype", "r", "n_threads"]
 
-    def setup(self, size, product, dtype, r, n_threads):
+    def setup(self, size, dtype, r, n_threads):
         if not hasattr(K, "gram_parts"):
             raise NotImplementedError("this fastnmf computes the Gram matrices with BLAS")
-        from fastnmf._terms import gram, times_symmetric
+        from fastnmf._terms import gram
 
         self.threads = ThreadSetting(n_threads)
-        _, W, Ht = factors_of(size, dtype, r)
-        G = gram(Ht)
-        self.call = (lambda: gram(Ht)) if product == "gram" else (lambda: times_symmetric(W, G))
+        _, _, Ht = factors_of(size, dtype, r)
+        self.call = lambda: gram(Ht)
         self.call()
 
     def teardown(self, *params):

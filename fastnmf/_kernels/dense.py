@@ -25,6 +25,11 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
     weight is zero are never read from V (they may hold NaN). ``(W H)_ij`` is
     clamped at ``eps`` for beta < 2. With ``with_loss``, ``loss_parts[c]``
     receives the weighted objective of chunk ``c``.
+
+    Fits call it for beta != 2 (beta = 2 needs no elementwise pass unmasked,
+    and one product with M masked, see :class:`fastnmf._terms.DenseTerms`);
+    it is exact for beta = 2 too. A branch for beta = 2 in the loop made
+    LLVM compile two versions of it: 1.3 s more per dtype.
     """
     n = V.shape[1]
     unit = weights.shape[0] == 0
@@ -44,15 +49,10 @@ def dense_terms(V, weights, beta, eps, bounds, wh, den, loss_parts, with_loss, w
                         den[i, j] = zero
                     continue
                 v = V[i, j]
-                if beta == 2:
-                    wh[i, j] = w * v
-                    if with_den:
-                        den[i, j] = w * ab
-                else:
-                    x = clamp(ab, beta, eps)
-                    wh[i, j] = w * v * power(x, num_expo, one)
-                    if with_den:
-                        den[i, j] = w * power(x, den_expo, one)
+                x = clamp(ab, beta, eps)
+                wh[i, j] = w * v * power(x, num_expo, one)
+                if with_den:
+                    den[i, j] = w * power(x, den_expo, one)
                 if with_loss:
                     part += w * divergence(v, ab, beta, eps)
         loss_parts[c] = part

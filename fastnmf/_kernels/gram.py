@@ -1,7 +1,8 @@
-"""Parallel kernels for the r x r products of the Frobenius updates on sparse
-data: the Gram matrix B^T B and the product A G with a symmetric r x r G.
+"""The Gram matrix B^T B of a factor, by a parallel kernel (the product A G
+that the Frobenius update needs next is formed inside the update kernel,
+:func:`fastnmf._kernels.update.multiplicative_update`).
 
-They are small next to the sparse products, and BLAS would do them as fast,
+It is small next to the sparse products, and BLAS would do it as fast,
 but a fit on sparse data calls no BLAS at all during its iterations: after a
 multithreaded call, OpenBLAS's threads keep spinning for a while before they
 sleep, and the Numba kernel that runs next competes with them for the cores.
@@ -42,15 +43,3 @@ def gram_parts(B, bounds, parts):
                 for k in range(r):
                     parts[c, l, k] += b * B[i, k]
 
-
-@kernel
-def times_symmetric(A, G, out):
-    """out = A @ G for a symmetric G (row k of G is read as its column k)."""
-    r = A.shape[1]
-    zero = out.dtype.type(0)
-    for i in prange(A.shape[0]):
-        for k in range(r):
-            s = zero
-            for l in range(r):
-                s += A[i, l] * G[k, l]
-            out[i, k] = s

@@ -6,22 +6,34 @@ from .._jit import kernel
 
 
 @kernel
-def multiplicative_update(A, num, den, l1, l2, gamma, eps, tiny):
+def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
     """A <- A * (num / (den + l1 + l2 A)) ** gamma, in place.
 
     ``l1`` and ``l2`` hold one penalty weight per row of A (the same value in
     every row unless the penalty scales with each row's observed entries).
 
-    ``den`` has A's shape, or one row that every row of A shares. A zero
-    denominator becomes ``eps`` and entries below ``tiny`` are flushed to zero
-    (the epsilon policy, :mod:`fastnmf._epsilon`). ``gamma`` is the
+    ``den`` has A's shape, or one row that every row of A shares. When
+    ``gram`` is not empty (a symmetric r x r G = B^T B), ``den`` is only
+    storage: each row of it first receives A[i] G, from the row of A before
+    it changes. That is the Frobenius denominator on sparse data, formed in
+    the same pass as the update instead of by a kernel of its own.
+
+    A zero denominator becomes ``eps`` and entries below ``tiny`` are flushed
+    to zero (the epsilon policy, :mod:`fastnmf._epsilon`). ``gamma`` is the
     majorization-minimization exponent of the beta-divergence.
     """
     r = A.shape[1]
     shared = den.shape[0] == 1
+    with_gram = gram.shape[0] > 0
     zero = eps - eps
     one = eps / eps
     for i in prange(A.shape[0]):
+        if with_gram:
+            for k in range(r):
+                s = zero
+                for l in range(r):
+                    s += A[i, l] * gram[k, l]  # G is symmetric: read its rows
+                den[i, k] = s
         den_row = den[0] if shared else den[i]
         for k in range(r):
             a = A[i, k]

@@ -26,12 +26,11 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _kernels as K
 from .._epsilon import EPS, tiny
 from .._losses import mm_exponent
 from .._loop import penalty
 from .._problem import _check_weights, build_problem
-from .._terms import DenseTerms, SparseTerms, csr_product, gram
+from .._terms import DenseTerms, SparseTerms, csr_product, gram, update_factor
 from .._threads import numba_threads, threads_for
 from .._validation import _check_factor, check_matrix
 
@@ -282,7 +281,7 @@ def block_step(layout, state, Ht, with_loss):
         num, den, data_loss = terms.w_terms(W, Ht, with_loss=with_loss)
         penalty_W = penalty(W, layout.l1_W, layout.l2_W) if with_loss else None
         W_next = W.copy()
-        K.multiplicative_update(W_next, num, den, layout.l1_W, layout.l2_W, gamma, eps, flush)
+        update_factor(W_next, num, den, layout.l1_W, layout.l2_W, gamma, eps, flush)
         h_num, h_den, gram = h_contribution(terms, W_next, Ht)
     return W_next, StepParts(data_loss, penalty_W, h_num, h_den, gram)
 

@@ -19,10 +19,10 @@ add floating-point numbers in another order.
 
 import numpy as np
 
-from .. import _kernels as K
 from .._epsilon import EPS, tiny
 from .._losses import mm_exponent
 from .._loop import Progress, penalty, read_only
+from .._terms import update_factor
 from . import _blocks as B
 from ._executor import submit_each, tree_sum
 
@@ -85,7 +85,7 @@ def _update_H(Ht, total, l1_H, l2_H, gamma, eps, flush):
     if den is None:
         den = np.zeros((1, Ht.shape[1]), dtype=Ht.dtype)
     Ht_next = Ht.copy()
-    K.multiplicative_update(
+    update_factor(
         Ht_next,
         np.ascontiguousarray(num, dtype=Ht.dtype),
         np.ascontiguousarray(den, dtype=Ht.dtype),
