@@ -76,10 +76,15 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     stored entries of d(x | ab) - d(0 | ab); the rest of the objective,
     d(0 | ab) over all entries, is computed without touching X. With
     ``accumulate``, out += ... (X split into column blocks).
+
+    KL iterations that skip the objective (most of them) take the
+    coefficients of a group as v / max(ab, eps) directly, four divisions
+    that LLVM can do as one vector division.
     """
     zero = eps - eps
     one = eps / eps
     expo = beta - 2 * one
+    kl = beta == one and not with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
@@ -90,12 +95,16 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
             for p in range(start, grouped, GROUP):
                 j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
                 ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
-                c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
-                c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
-                c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
-                c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
+                if kl:
+                    c0, c1 = data[p] / max(ab0, eps), data[p + 1] / max(ab1, eps)
+                    c2, c3 = data[p + 2] / max(ab2, eps), data[p + 3] / max(ab3, eps)
+                else:
+                    c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
+                    c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
+                    c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
+                    c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
+                    part += (l0 + l1) + (l2 + l3)
                 add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
-                part += (l0 + l1) + (l2 + l3)
             for p in range(grouped, end):
                 ab = row_dot(A, i, B, indices[p], zero)
                 coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
