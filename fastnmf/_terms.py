@@ -25,10 +25,12 @@ A layout class turns its data into these terms as cheaply as it can:
 
 Each class has ``w_terms(W, Ht, with_loss)`` -> ``(num, den, data_loss)``,
 ``h_terms(W, Ht)`` -> ``(num, den)`` and ``data_loss(W, Ht)``. ``den`` may
-have a single row that every row shares, or be a :class:`GramDenominator`. ``data_loss`` is the float64
-objective without penalties, or None when ``with_loss`` is false.
+have a single row that every row shares, or be a :class:`GramDenominator`.
+``data_loss`` is the float64 objective without penalties, or None when
+``with_loss`` is false.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -66,10 +68,8 @@ def by_column_blocks(X, B):
     of B in the order of X's column indices: X split into column blocks
     (:func:`column_blocks`), each with its slice of B, and whether a kernel
     adds to its output (every block but the first) instead of writing it."""
-    edges = column_blocks(X.shape[1], B.shape[1], B.itemsize)
-    return [
-        (block, B[first : first + block.shape[1]], b > 0) for b, (first, block) in enumerate(X.split_columns(edges))
-    ]
+    blocks = X.blocks_for(B.shape[1], B.itemsize)
+    return [(block, B[first : first + block.shape[1]], b > 0) for b, (first, block) in enumerate(blocks)]
 
 
 def csr_product(X, B):
@@ -137,6 +137,7 @@ class CSRMatrix:
         self.weights = weights if weights is not None else np.empty(0, dtype=data.dtype)
         self.bounds = balanced_row_chunks(indptr)
         self._blocks = {}
+        self._blocks_for = {}
 
     @classmethod
     def from_scipy(cls, X, weights=None):
@@ -160,11 +161,20 @@ class CSRMatrix:
         indices = t.indices.astype(self.indices.dtype, copy=False)
         return CSRMatrix(indptr, indices, self.data[order], (n, m), weights)
 
+    def blocks_for(self, r, itemsize):
+        """split_columns(column_blocks(...)) for a factor of r columns and
+        this itemsize, remembered: fits ask for it at every iteration."""
+        key = (r, itemsize)
+        if key not in self._blocks_for:
+            self._blocks_for = {key: self.split_columns(column_blocks(self.shape[1], r, itemsize))}
+        return self._blocks_for[key]
+
     def split_columns(self, edges):
         """[(first column, CSRMatrix of the columns edges[b]:edges[b + 1],
         indices counted from the first)] for each block b; X itself for one
-        block. Each row keeps its entries' order; weights follow their entries. The split is made once and
-        kept (only the latest one: a copy of X's indices and values)."""
+        block. Each row keeps its entries' order; weights follow their
+        entries. The split is made once and kept (only the latest one: a copy
+        of X's indices, values and weights)."""
         key = tuple(int(e) for e in edges)
         if key not in self._blocks:
             if len(key) == 2:
@@ -188,11 +198,18 @@ class CSRMatrix:
         return np.zeros(len(self.bounds) - 1, dtype=np.float64)
 
 
+@functools.lru_cache(maxsize=16)
+def _gram_chunks(n_rows, r):
+    """Row chunks of gram(); remembered, since fits ask for the same ones at
+    every iteration (the array is shared: kernels only read it)."""
+    return uniform_row_chunks(n_rows, r * r, max_chunks=GRAM_CHUNKS)
+
+
 def gram(B):
     """B^T B (r x r, symmetric) by a parallel Numba kernel, not BLAS: the
     iterations on sparse data call no BLAS (see :mod:`fastnmf._kernels.gram`)."""
     r = B.shape[1]
-    bounds = uniform_row_chunks(B.shape[0], r * r, max_chunks=GRAM_CHUNKS)
+    bounds = _gram_chunks(B.shape[0], r)
     parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)
     K.gram_parts(B, bounds, parts)
     return parts.sum(axis=0)
@@ -249,6 +266,7 @@ class DenseTerms(_Base):
             clean_v = np.where(observed, V, 0)
             self.sum_weighted_sq_v = float(np.einsum("ij,ij->", self.weighted_v, clean_v, dtype=np.float64))
             self.buffer = np.empty(V.shape, dtype=V.dtype)
+            self.den_buffer = None
         else:
             self.buffer = np.empty(V.shape, dtype=V.dtype)
             self.den_buffer = np.empty(V.shape if self.with_den else (0, 0), dtype=V.dtype)

@@ -282,8 +282,8 @@ def block_step(layout, state, Ht, with_loss):
         penalty_W = penalty(W, layout.l1_W, layout.l2_W) if with_loss else None
         W_next = W.copy()
         update_factor(W_next, num, den, layout.l1_W, layout.l2_W, gamma, eps, flush)
-        h_num, h_den, gram = h_contribution(terms, W_next, Ht)
-    return W_next, StepParts(data_loss, penalty_W, h_num, h_den, gram)
+        h_num, h_den, h_gram = h_contribution(terms, W_next, Ht)
+    return W_next, StepParts(data_loss, penalty_W, h_num, h_den, h_gram)
 
 
 def first(pair):
