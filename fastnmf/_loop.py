@@ -31,7 +31,7 @@ def penalty(A, l1, l2):
     if not (l1.any() or l2.any()):
         return 0.0
     A64 = A.astype(np.float64, copy=False)
-    # einsum, not @: no BLAS call during the iterations (see _kernels/gram.py)
+    # einsum, not @: no multithreaded BLAS call during the iterations (see _kernels/gram.py)
     return float(np.einsum("i,i->", l1, A64.sum(axis=1)) + 0.5 * np.einsum("i,ik,ik->", l2, A64, A64))
 
 

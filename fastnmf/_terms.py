@@ -206,8 +206,9 @@ def _gram_chunks(n_rows, r):
 
 
 def gram(B):
-    """B^T B (r x r, symmetric) by a parallel Numba kernel, not BLAS: the
-    iterations on sparse data call no BLAS (see :mod:`fastnmf._kernels.gram`)."""
+    """B^T B (r x r, symmetric) by a parallel Numba kernel that hands BLAS
+    one small block of rows per call, never a multithreaded BLAS call (see
+    :mod:`fastnmf._kernels.gram`)."""
     r = B.shape[1]
     bounds = _gram_chunks(B.shape[0], r)
     parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)

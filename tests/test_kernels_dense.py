@@ -90,7 +90,8 @@ NO_GRAM = {np.dtype(t): np.empty((0, 0), t) for t in (np.float32, np.float64)}
 def test_multiplicative_update(gamma, penalized, dtype, n_threads):
     """Denominators: A's shape, one row that every row shares, or A G for a
     symmetric G (the kernel forms it in ``den`` first)."""
-    for shape in [(1, 1), (9, 1), (9, 3), (2, 5)] if n_threads == 1 else [(1, 1), (9, 3)]:
+    # (170, 40): A G by three BLAS calls of 81, 81 and 8 rows (blas_block_rows)
+    for shape in [(1, 1), (9, 1), (9, 3), (2, 5), (170, 40)] if n_threads == 1 else [(1, 1), (9, 3), (170, 40)]:
         for kind in ("full", "shared", "gram"):
             where = f"shape={shape}, den={kind}"
             m, r = shape
@@ -189,7 +190,8 @@ def test_hals_rows(max_sweeps, penalized, dtype, n_threads):
 @pytest.mark.parametrize("chunks", [1, 3, 64])
 def test_gram_parts(chunks, dtype, n_threads):
     rng = np.random.default_rng(13)
-    for n, r in [(0, 2), (1, 1), (2, 3), (7, 4), (40, 6)]:
+    # (300, 40): 81 rows per BLAS call, so chunks of several calls and a shorter last one
+    for n, r in [(0, 2), (1, 1), (2, 3), (7, 4), (40, 6), (300, 40)]:
         where = f"n={n}, r={r}, chunks={chunks}"
         B = rng.random((n, r)).astype(dtype)
         original = B.copy()

@@ -1,8 +1,10 @@
 """The multiplicative update itself, shared by every loss and layout."""
 
+import numpy as np
 from numba import prange
 
 from .._jit import kernel
+from .gram import blas_block_rows
 
 
 @kernel
@@ -13,10 +15,11 @@ def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
     every row unless the penalty scales with each row's observed entries).
 
     ``den`` has A's shape, or one row that every row of A shares. When
-    ``gram`` is not empty (a symmetric r x r G = B^T B), ``den`` is only
-    storage: it first receives A G, from A before it changes. That is the
-    Frobenius denominator on sparse data, formed here rather than by a
-    kernel of its own (each kernel costs compile time).
+    ``gram`` is not empty (G = B^T B, r x r), ``den`` is only storage: it
+    first receives A G, from A before it changes, by BLAS on blocks of rows
+    (see :mod:`fastnmf._kernels.gram`). That is the Frobenius denominator on
+    sparse data, formed here rather than by a kernel of its own (each kernel
+    costs compile time).
 
     A zero denominator becomes ``eps`` and entries below ``tiny`` are flushed
     to zero (the epsilon policy, :mod:`fastnmf._epsilon`). ``gamma`` is the
@@ -28,14 +31,11 @@ def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
     zero = eps - eps
     one = eps / eps
     if with_gram:
-        # A loop of its own: in the update's loop, LLVM left these dot
-        # products 2-4x slower.
-        for i in prange(A.shape[0]):
-            for k in range(r):
-                s = zero
-                for l in range(r):
-                    s += A[i, l] * gram[k, l]  # G is symmetric: read its rows
-                den[i, k] = s
+        step = blas_block_rows(r)
+        for b in prange((A.shape[0] + step - 1) // step):
+            start = b * step
+            end = min(start + step, A.shape[0])
+            np.dot(A[start:end], gram, den[start:end])
     for i in prange(A.shape[0]):
         den_row = den[0] if shared else den[i]
         for k in range(r):
