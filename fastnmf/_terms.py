@@ -198,6 +198,14 @@ class CSRMatrix:
         return np.zeros(len(self.bounds) - 1, dtype=np.float64)
 
 
+def column_sums(A, dtype=None):
+    """A's column sums as a 1 x r row, in ``dtype`` (A's by default). By
+    einsum: ``A.sum(axis=0)`` reduces a tall array of few columns one short
+    row at a time, 4x slower (20,000 x 10: 80 against 310 us), which was a
+    fifth of a KL iteration on the 0.5M matrix."""
+    return np.einsum("ij->j", A, dtype=dtype)[np.newaxis]
+
+
 @functools.lru_cache(maxsize=16)
 def _gram_chunks(n_rows, r):
     """Row chunks of gram(); remembered, since fits ask for the same ones at
@@ -307,7 +315,7 @@ class DenseTerms(_Base):
             return self.weighted_v @ Ht, self.buffer @ Ht, loss
         loss = self._elementwise(W, Ht, with_loss)
         num = self.buffer @ Ht
-        den = self.den_buffer @ Ht if self.with_den else Ht.sum(axis=0, keepdims=True)
+        den = self.den_buffer @ Ht if self.with_den else column_sums(Ht)
         return num, den, loss
 
     def h_terms(self, W, Ht):
@@ -318,7 +326,7 @@ class DenseTerms(_Base):
             return self.weighted_v.T @ W, self.buffer.T @ W
         self._elementwise(W, Ht, with_loss=False)
         num = self.buffer.T @ W
-        den = self.den_buffer.T @ W if self.with_den else W.sum(axis=0, keepdims=True)
+        den = self.den_buffer.T @ W if self.with_den else column_sums(W)
         return num, den
 
 
@@ -352,8 +360,9 @@ class SparseTerms(_Base):
             return num, den, loss
         num, sampled_loss = sampled_numerator(X, A, B, self.beta_typed, self.eps, with_loss)
         if self.beta == 1.0:
-            den = B.sum(axis=0, keepdims=True)
-            zero_part = float(np.einsum("k,k->", A.sum(axis=0, dtype=np.float64), B.sum(axis=0, dtype=np.float64)))
+            den = column_sums(B)
+            if with_loss:  # sum of (A B^T)_ij over all entries
+                zero_part = float(np.einsum("ik,jk->", column_sums(A, np.float64), column_sums(B, np.float64)))
         else:
             den, power_sum = all_entries_power_product(A, B, self.beta_typed, self.eps, with_loss)
             zero_part = power_sum / self.beta
