@@ -214,14 +214,16 @@ def _gram_chunks(n_rows, r):
 
 
 def gram(B):
-    """B^T B (r x r, symmetric) by a parallel Numba kernel that hands BLAS
-    one small block of rows per call, never a multithreaded BLAS call (see
-    :mod:`fastnmf._kernels.gram`)."""
+    """B^T B (r x r) by a parallel Numba kernel that hands BLAS one small
+    block of rows per call, never a multithreaded BLAS call (see
+    :mod:`fastnmf._kernels.gram`). Exactly symmetric (the upper triangle
+    mirrored, whatever order BLAS added in): HALS reads its rows as columns."""
     r = B.shape[1]
     bounds = _gram_chunks(B.shape[0], r)
     parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)
     K.gram_parts(B, bounds, parts)
-    return parts.sum(axis=0)
+    G = parts.sum(axis=0)
+    return np.triu(G) + np.triu(G, 1).T
 
 
 class GramDenominator(NamedTuple):

@@ -37,9 +37,9 @@ def blas_block_rows(r):
 def gram_parts(B, bounds, parts):
     """parts[c] = B[rows]^T B[rows] over the rows of chunk ``c``; the Gram
     matrix B^T B is ``parts.sum(axis=0)`` (added in chunk order, so the result
-    does not depend on the number of threads). Each part is made exactly
-    symmetric (its upper triangle copied to the lower one), whatever order
-    BLAS added in: HALS reads the rows of G as its columns."""
+    does not depend on the number of threads). The parts are symmetric up
+    to the order in which BLAS adds; :func:`fastnmf._terms.gram` makes the
+    sum exactly symmetric."""
     r = B.shape[1]
     step = blas_block_rows(r)
     for c in prange(bounds.shape[0] - 1):
@@ -53,6 +53,3 @@ def gram_parts(B, bounds, parts):
             for l in range(r):
                 for k in range(r):
                     parts[c, l, k] += block[l, k]
-        for l in range(r):
-            for k in range(l):
-                parts[c, l, k] = parts[c, k, l]
