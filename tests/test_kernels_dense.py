@@ -221,3 +221,13 @@ def test_gram_wrappers_match_numpy(dtype):
     zeros = np.zeros(40, dtype)
     update_factor(A, num, GramDenominator(G), zeros, zeros, dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype)))
     assert_close(A, ref, dtype)
+
+
+def test_column_sums(dtype):
+    from fastnmf._terms import column_sums
+
+    A = np.random.default_rng(23).random((300, 7)).astype(dtype)
+    sums = column_sums(A)
+    assert sums.shape == (1, 7) and sums.dtype == dtype
+    assert_close(sums, A.astype(np.float64).sum(axis=0, keepdims=True), dtype)
+    assert column_sums(A, np.float64).dtype == np.float64
