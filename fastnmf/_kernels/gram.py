@@ -24,7 +24,7 @@ from numba import prange
 
 from .._jit import kernel, serial_kernel
 
-BLAS_BLOCK_WORK = 1 << 17  # multiply-adds per BLAS call, at most (but one row)
+BLAS_BLOCK_WORK = 1 << 17  # multiply-adds per BLAS call at most (a block has at least one row: r^2 above r = 362)
 
 
 @serial_kernel
