@@ -223,7 +223,16 @@ def gram(B):
     parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)
     K.gram_parts(B, bounds, parts)
     G = parts.sum(axis=0)
-    return np.triu(G) + np.triu(G, 1).T
+    np.copyto(G, G.T, where=_strictly_lower(r))
+    return G
+
+
+@functools.lru_cache(maxsize=16)
+def _strictly_lower(r):
+    """Where gram() copies its upper triangle (read-only: shared)."""
+    mask = np.tri(r, k=-1, dtype=bool)
+    mask.flags.writeable = False
+    return mask
 
 
 class GramDenominator(NamedTuple):
