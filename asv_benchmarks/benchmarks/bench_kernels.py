@@ -301,7 +301,8 @@ class HALSRows:
 class GramProducts:
     """The Gram matrix of H^T (the document-term matrix's many columns) that
     a sparse Frobenius iteration needs, by ``gram_parts`` and its sum: a
-    Numba kernel, so that the iteration calls no BLAS."""
+    Numba kernel that calls BLAS on blocks of rows small enough to stay on
+    its own threads."""
 
     params = [SIZES, DTYPES, RANKS, THREADS]
     param_names = ["size", "dtype", "r", "n_threads"]
