@@ -221,7 +221,7 @@ def gram(B):
     r = B.shape[1]
     bounds = _gram_chunks(B.shape[0], r)
     parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)
-    K.gram_parts(B, bounds, parts)
+    K.gram_parts(np.ascontiguousarray(B), bounds, parts)  # BLAS on row blocks: C order
     G = parts.sum(axis=0)
     np.copyto(G, G.T, where=_strictly_lower(r))
     return G
@@ -238,7 +238,8 @@ def _strictly_lower(r):
 class GramDenominator(NamedTuple):
     """The denominator A G of a Frobenius update on sparse data, for the
     factor A being updated and G = B^T B (r x r, symmetric): the update
-    kernel forms it row by row (see :func:`update_factor`)."""
+    kernel forms it, by BLAS on blocks of rows, before it updates A (see
+    :func:`update_factor`)."""
 
     G: np.ndarray
 
@@ -247,6 +248,11 @@ def update_factor(A, num, den, l1, l2, gamma, eps, flush):
     """The multiplicative update of A in place, with ``den`` as the terms
     give it: an array (A's shape or one shared row) or a GramDenominator."""
     if isinstance(den, GramDenominator):
+        if not A.flags.c_contiguous:  # the kernel hands BLAS blocks of A's rows
+            work = np.ascontiguousarray(A)
+            update_factor(work, num, den, l1, l2, gamma, eps, flush)
+            A[...] = work
+            return
         K.multiplicative_update(A, num, np.empty_like(A), den.G, l1, l2, gamma, eps, flush)
     else:
         K.multiplicative_update(A, num, den, np.empty((0, 0), dtype=A.dtype), l1, l2, gamma, eps, flush)

@@ -216,6 +216,17 @@ def test_gram_wrappers_match_numpy(dtype):
     wide = rng.random((6000, 40)).astype(dtype)  # chunks of 94 rows: two BLAS calls each
     assert_array_equal(gram(wide), gram(wide).T)
     assert_close(gram(wide), naive.gram(wide), dtype)
+    # Any memory order: the kernels hand BLAS blocks of C-ordered rows.
+    assert_array_equal(gram(np.asfortranarray(wide)), gram(wide))
+    A_f = np.asfortranarray(rng.random((200, 40)).astype(dtype))
+    num_f = rng.random((200, 40)).astype(dtype)
+    G_f = gram(wide)
+    ref_f = naive.multiplicative_update(A_f, num_f, None, G_f, 0.0, 0.0, 1.0, tiny=tiny(dtype))
+    zeros_f = np.zeros(200, dtype)
+    one, eps, flush = dtype.type(1), dtype.type(EPS), dtype.type(tiny(dtype))
+    update_factor(A_f, num_f, GramDenominator(G_f), zeros_f, zeros_f, one, eps, flush)
+    assert A_f.flags.f_contiguous  # updated in place
+    assert_close(A_f, ref_f, dtype)
     A, num = rng.random((40, 5)).astype(dtype), rng.random((40, 5)).astype(dtype)
     ref = naive.multiplicative_update(A, num, None, G, 0.0, 0.0, 1.0, tiny=tiny(dtype))
     zeros = np.zeros(40, dtype)
