@@ -367,7 +367,10 @@ class SparseTerms(_Base):
         self.X = X
         self.Xt = X.transposed()
         if self.beta == 2.0:
-            self.sum_sq_v = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
+            # einsum, not np.dot: OpenBLAS's dot starts its threads above 10,000 entries, and they
+            # then spin next to Numba's for a while (see "Threads" in docs/performance.md)
+            data = X.data.astype(np.float64)
+            self.sum_sq_v = float(np.einsum("i,i->", data, data))
 
     def _terms(self, X, A, B, with_loss):
         if self.beta == 2.0:

@@ -1,0 +1,135 @@
+"""How fastnmf's iterations scale with the number of threads.
+
+One command, one table::
+
+    python benchmarks/thread_scaling.py --sizes 15M --dtypes float32 --ranks 10 --threads 1 2 4 8 16
+
+For each synthetic document-term matrix (``benchmarks/synthetic.py``), dtype,
+rank and method, the per-iteration time of a fastnmf fit at each thread
+count, measured as in ``compare_sklearn.py`` (the difference of the median
+times of fits with 1 and 1 + ``--iterations`` iterations, so a fit's fixed
+costs are left out; every method is first run on a slice of V, so Numba's
+compilation is never timed), and the speed-up from the fewest to the most
+threads. BLAS is limited to the same number of threads as Numba.
+
+Methods: multiplicative updates for the Frobenius and Kullback-Leibler
+losses (``frobenius``, ``kl``), accelerated HALS (``hals``), and the masked
+updates over V's stored entries (``masked-frobenius``, ``masked-kl``).
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import compare_sklearn as common  # noqa: E402  (sibling scripts, found through HERE)
+import synthetic  # noqa: E402
+
+METHODS = {
+    "frobenius": dict(loss="frobenius", solver="mu"),
+    "kl": dict(loss="kullback-leibler", solver="mu"),
+    "hals": dict(loss="frobenius", solver="hals"),
+    "masked-frobenius": dict(loss="frobenius", mask="observed"),
+    "masked-kl": dict(loss="kullback-leibler", mask="observed"),
+}
+
+
+def per_iteration(V, W0, H0, threads, args, **method):
+    """Per-iteration seconds of one method at ``threads`` threads."""
+    common.fastnmf_fit(V[: common.WARM_UP_ROWS], W0[: common.WARM_UP_ROWS], H0, iterations=2, threads=threads,
+                       **method)  # fmt: skip
+
+    def fit(k):
+        return common.fastnmf_fit(V, W0, H0, iterations=k, threads=threads, **method)[0]
+
+    with common.blas_threads(threads):
+        return common.per_iteration(fit, iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds)
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(
+        description="fastnmf's per-iteration time against the number of threads: one run, one table.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    all_threads = sorted({1, *(t for t in (2, 4, 8, 16, 32, 64) if t <= os.cpu_count()), os.cpu_count()})
+    parser.add_argument("--sizes", nargs="+", default=["3M"], choices=list(synthetic.SIZES))
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
+    parser.add_argument("--threads", nargs="+", type=int, default=all_threads, help="thread counts to time")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
+    parser.add_argument("--iterations", type=int, default=5, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--slow-seconds", type=float, default=5.0,
+                        help="a 1-iteration fit slower than this is timed with k2=3, once")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of the matrices and of (W0, H0)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.iterations < 1 or min(args.threads) < 1:
+        parser.error("--repeat, --iterations and --threads must be at least 1")
+    args.threads = sorted(set(args.threads))
+    return args
+
+
+def render(rows, threads, markdown):
+    header = ["size", "dtype", "r", "method", *(f"{t} thr (ms/it)" for t in threads), f"{threads[0]}->{threads[-1]}"]
+    cells = [header] + rows
+    if markdown:
+        lines = ["| " + " | ".join(line) + " |" for line in cells]
+        lines.insert(1, "|" + "|".join("---" for _ in header) + "|")
+        return "\n".join(lines)
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    import numba
+    import numpy as np
+
+    import fastnmf
+
+    if max(args.threads) > numba.config.NUMBA_NUM_THREADS:
+        print(f"--threads: at most NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}; got {max(args.threads)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    fastnmf.nmf(np.ones((2, 2)), 1, max_iter=1, tol=0.0, n_threads=1)  # starts Numba's threads
+    header = common.machine_description(max(args.threads))
+    print("\n".join(header), file=sys.stderr)
+    rows = []
+    started = time.perf_counter()
+    for size in args.sizes:
+        counts = synthetic.corpus(size, seed=args.seed)
+        for dtype in args.dtypes:
+            V = counts.astype(dtype)
+            for r in args.ranks:
+                W0, H0 = common.random_init(V, r, args.seed)
+                for name in args.methods:
+                    timings = [per_iteration(V, W0, H0, t, args, **METHODS[name]) for t in args.threads]
+                    seconds = [timing.seconds for timing in timings]
+                    speedup = f"{seconds[0] / seconds[-1]:.3g}x" if min(seconds) > 0 else "-"
+                    cells = [f"{1e3 * s:.3g}" + ("*" if timing.coarse else "") if s > 0 else "noise"
+                             for s, timing in zip(seconds, timings, strict=True)]  # fmt: skip
+                    rows.append([size, dtype, str(r), name, *cells, speedup])
+                    print("  " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - started
+    print()
+    print("\n".join(header))
+    print(f"command: python benchmarks/thread_scaling.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print()
+    print(render(rows, args.threads, args.markdown))
+    print()
+    print(f"ms/it: per-iteration time from medians of {args.repeat} fits (* = slow, timed once with k2 = 3);")
+    print(f"last column: time at {args.threads[0]} thread(s) / time at {args.threads[-1]}.")
+    print(f"total time {elapsed:.0f} s; load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
