@@ -2,7 +2,7 @@
 # The thread-scaling and all-cores measurements of docs/performance.md, in one
 # go, for a machine with many cores (16 in the targets):
 #
-#   bash benchmarks/many_cores.sh [LOG_DIR]      # about 5 minutes on 16 cores
+#   bash benchmarks/many_cores.sh [LOG_DIR]      # about 10 minutes on 16 cores
 #
 # 1. fastnmf's per-iteration time at 1, 2, 4, ... threads on the 15M-nonzero
 #    matrix (float32, r = 10: the most memory-bound case), every method;

@@ -6,11 +6,15 @@ One command, one table::
 
 For each synthetic document-term matrix (``benchmarks/synthetic.py``), dtype,
 rank and method, the per-iteration time of a fastnmf fit at each thread
-count, measured as in ``compare_sklearn.py`` (the difference of the median
-times of fits with 1 and 1 + ``--iterations`` iterations, so a fit's fixed
-costs are left out; every method is first run on a slice of V, so Numba's
-compilation is never timed), and the speed-up from the fewest to the most
-threads. BLAS is limited to the same number of threads as Numba.
+count, and the speed-up from the fewest to the most threads. As in
+``compare_sklearn.py``, a per-iteration time is the difference of the median
+times of fits with 1 and 1 + k iterations divided by k, so a fit's fixed
+costs (input checks, the transposed copy of V: single-threaded) are left
+out, and every method is first run on a slice of V, so Numba's compilation
+is never timed. Here k grows until the k iterations take about
+``--min-seconds``: on 16 threads an iteration of the 15M matrix takes
+milliseconds, less than the spread of the fixed costs. BLAS is limited to
+the same number of threads as Numba.
 
 Methods: multiplicative updates for the Frobenius and Kullback-Leibler
 losses (``frobenius``, ``kl``), accelerated HALS (``hals``), and the masked
@@ -20,8 +24,11 @@ updates over V's stored entries (``masked-frobenius``, ``masked-kl``).
 import argparse
 import os
 import pathlib
+import statistics
 import sys
 import time
+
+import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -29,6 +36,8 @@ if str(HERE) not in sys.path:
 
 import compare_sklearn as common  # noqa: E402  (sibling scripts, found through HERE)
 import synthetic  # noqa: E402
+
+MAX_ITERATIONS = 200
 
 METHODS = {
     "frobenius": dict(loss="frobenius", solver="mu"),
@@ -40,15 +49,27 @@ METHODS = {
 
 
 def per_iteration(V, W0, H0, threads, args, **method):
-    """Per-iteration seconds of one method at ``threads`` threads."""
+    """Per-iteration seconds of one method at ``threads`` threads: (median
+    t(1 + k) - median t(1)) / k, with k at least ``--iterations`` and large
+    enough that the k iterations take about ``--min-seconds`` (on many
+    threads an iteration of even the largest matrix can take less time than
+    the spread of a fit's fixed costs, which are single-threaded)."""
     common.fastnmf_fit(V[: common.WARM_UP_ROWS], W0[: common.WARM_UP_ROWS], H0, iterations=2, threads=threads,
                        **method)  # fmt: skip
 
     def fit(k):
         return common.fastnmf_fit(V, W0, H0, iterations=k, threads=threads, **method)[0]
 
+    def median(k):
+        return statistics.median(fit(k) for _ in range(args.repeat))
+
     with common.blas_threads(threads):
-        return common.per_iteration(fit, iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds)
+        base = median(1)
+        k = args.iterations
+        estimate = (fit(1 + k) - base) / k
+        if estimate * k < args.min_seconds:
+            k = int(min(MAX_ITERATIONS, max(k, np.ceil(args.min_seconds / max(estimate, 1e-4)))))
+        return (median(1 + k) - base) / k, k
 
 
 def parse_arguments(argv):
@@ -63,9 +84,9 @@ def parse_arguments(argv):
     parser.add_argument("--threads", nargs="+", type=int, default=all_threads, help="thread counts to time")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
-    parser.add_argument("--iterations", type=int, default=5, help="k2 - k1 of the per-iteration timings")
-    parser.add_argument("--slow-seconds", type=float, default=5.0,
-                        help="a 1-iteration fit slower than this is timed with k2=3, once")  # fmt: skip
+    parser.add_argument("--iterations", type=int, default=5, help="fewest iterations k of a per-iteration timing")
+    parser.add_argument("--min-seconds", type=float, default=1.0,
+                        help="k is raised (up to %s) until the k iterations take about this long" % MAX_ITERATIONS)
     parser.add_argument("--seed", type=int, default=0, help="seed of the matrices and of (W0, H0)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
@@ -112,10 +133,9 @@ def main(argv=None):
                 W0, H0 = common.random_init(V, r, args.seed)
                 for name in args.methods:
                     timings = [per_iteration(V, W0, H0, t, args, **METHODS[name]) for t in args.threads]
-                    seconds = [timing.seconds for timing in timings]
+                    seconds = [s for s, _ in timings]
                     speedup = f"{seconds[0] / seconds[-1]:.3g}x" if min(seconds) > 0 else "-"
-                    cells = [f"{1e3 * s:.3g}" + ("*" if timing.coarse else "") if s > 0 else "noise"
-                             for s, timing in zip(seconds, timings, strict=True)]  # fmt: skip
+                    cells = [f"{1e3 * s:.3g} ({k})" if s > 0 else "noise" for s, k in timings]
                     rows.append([size, dtype, str(r), name, *cells, speedup])
                     print("  " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
@@ -125,7 +145,7 @@ def main(argv=None):
     print()
     print(render(rows, args.threads, args.markdown))
     print()
-    print(f"ms/it: per-iteration time from medians of {args.repeat} fits (* = slow, timed once with k2 = 3);")
+    print(f"ms/it (k): per-iteration time from medians of {args.repeat} fits of 1 and 1 + k iterations;")
     print(f"last column: time at {args.threads[0]} thread(s) / time at {args.threads[-1]}.")
     print(f"total time {elapsed:.0f} s; load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
