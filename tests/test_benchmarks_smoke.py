@@ -1,6 +1,6 @@
 """The benchmarks cannot rot: every asv benchmark's setup and methods run once
-on the smallest data, and the comparison and floor scripts run end to end on
-a tiny matrix. Nothing here is timed."""
+on the smallest data, and the comparison, floor and thread-scaling scripts
+run end to end on a tiny matrix. Nothing here is timed."""
 
 import importlib
 import importlib.util
@@ -159,6 +159,19 @@ def test_floor_runs_on_a_tiny_matrix(scripts, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "bandwidth" in out and "GEMM" in out and "MU iteration" in out
+
+
+def test_thread_scaling_runs_on_a_tiny_matrix(scripts, capsys):
+    scaling = scripts("thread_scaling")
+    code = scaling.main(
+        ["--sizes", "tiny", "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--min-seconds", "0"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    for method in scaling.METHODS:
+        assert f"  {method}  " in out
+    assert "1->1" in out and "CPU:" in out
 
 
 def test_floor_work_model(scripts):
