@@ -150,6 +150,12 @@ def csr_observed_terms(
     unit = weights.shape[0] == 0
     zero = eps - eps
     one = eps / eps
+    # Iterations that skip the objective with unit weights (mask="observed") take
+    # _observed_entry's coefficients for beta = 2 and 1 written out, as the KL
+    # numerator does. Weighted entries keep the general path, which never reads
+    # the value of a weightless entry.
+    frobenius = unit and beta == 2 * one and not with_loss
+    kl = unit and beta == one and not with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         for i in range(bounds[c], bounds[c + 1]):
@@ -165,12 +171,20 @@ def csr_observed_terms(
                     w0 = w1 = w2 = w3 = one
                 else:
                     w0, w1, w2, w3 = weights[p], weights[p + 1], weights[p + 2], weights[p + 3]
-                n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
-                n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
-                n2, d2, l2 = _observed_entry(ab2, data[p + 2], w2, beta, eps, one, with_loss)
-                n3, d3, l3 = _observed_entry(ab3, data[p + 3], w3, beta, eps, one, with_loss)
+                if frobenius:
+                    n0, n1, n2, n3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+                    d0, d1, d2, d3 = ab0, ab1, ab2, ab3
+                elif kl:
+                    n0, n1 = data[p] / max(ab0, eps), data[p + 1] / max(ab1, eps)
+                    n2, n3 = data[p + 2] / max(ab2, eps), data[p + 3] / max(ab3, eps)
+                    d0 = d1 = d2 = d3 = one
+                else:
+                    n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
+                    n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
+                    n2, d2, l2 = _observed_entry(ab2, data[p + 2], w2, beta, eps, one, with_loss)
+                    n3, d3, l3 = _observed_entry(ab3, data[p + 3], w3, beta, eps, one, with_loss)
+                    part += (l0 + l1) + (l2 + l3)
                 add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
-                part += (l0 + l1) + (l2 + l3)
             for p in range(grouped, end):
                 j = indices[p]
                 w = one if unit else weights[p]
