@@ -1,6 +1,7 @@
 """The benchmarks cannot rot: every asv benchmark's setup and methods run once
-on the smallest data, and the comparison, floor and thread-scaling scripts
-run end to end on a tiny matrix. Nothing here is timed."""
+on the smallest data, and the comparison, floor, thread-scaling and
+compile-time scripts run end to end on a tiny matrix (or one fit). Nothing
+here is timed."""
 
 import importlib
 import importlib.util
@@ -172,6 +173,13 @@ def test_thread_scaling_runs_on_a_tiny_matrix(scripts, capsys):
     for method in scaling.METHODS:
         assert f"  {method}  " in out
     assert "1->1" in out and "CPU:" in out
+
+
+def test_compile_time_runs_one_fit(scripts, capsys):
+    compile_time = scripts("compile_time")
+    assert compile_time.main(["--runs", "1", "--kinds", "one"]) == 0
+    out = capsys.readouterr().out
+    assert "cold compile of one fit, 1 run(s)" in out and "warm cache, new process: import" in out
 
 
 def test_floor_work_model(scripts):

@@ -1,0 +1,133 @@
+"""Numba's compile cost: every solver kernel compiled cold, and a warm start.
+
+One command::
+
+    python benchmarks/compile_time.py --runs 3
+
+Each cold run is a new process with an empty ``NUMBA_CACHE_DIR`` that fits a
+tiny matrix with every solver path for float32 and float64: dense and CSR,
+Frobenius (MU and HALS), Kullback-Leibler, beta = 1.5, masked Frobenius and
+KL (weights for dense V, ``mask="observed"`` for CSR), and Itakura-Saito on
+dense V. The fits take microseconds, so their wall time is the compile time;
+the kernels' own shares come from Numba's compile events
+(``numba.core.event``, nested: a kernel's time includes the helpers it
+compiles). Then a warm run, a new process on the cache the last cold run
+filled, gives the import time and the first fit's time (code loaded from the
+cache), which is what a user's second session pays.
+"""
+
+import argparse
+import collections
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _fits(kinds):
+    """(description, V, keyword arguments) of every solver path, or of the
+    first one only with kinds == "one"."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        dense = (rng.random((30, 20)) + 0.1).astype(dtype)
+        weights = (dense > 0.4).astype(dtype)
+        sparse = sp.random(30, 20, density=0.3, random_state=0, format="csr", dtype=dtype)
+        for V, mask in ((dense, weights), (sparse, "observed")):
+            kind = "csr" if sp.issparse(V) else "dense"
+            for kwargs in (
+                dict(loss="frobenius", solver="mu"),
+                dict(loss="frobenius", solver="hals"),
+                dict(loss="kullback-leibler"),
+                dict(loss=1.5),
+                dict(loss="frobenius", mask=mask),
+                dict(loss="kullback-leibler", mask=mask),
+            ):
+                yield f"{np.dtype(dtype).name} {kind} {kwargs}", V, kwargs
+                if kinds == "one":
+                    return
+        yield f"{np.dtype(dtype).name} dense itakura-saito", dense, dict(loss="itakura-saito")
+
+
+def child(kinds):
+    """The measured process: prints one JSON line."""
+    started = time.perf_counter()
+    import fastnmf
+
+    imported = time.perf_counter() - started
+    from numba.core import event
+
+    durations = collections.defaultdict(float)
+    starts = {}
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            starts[id(ev.data["dispatcher"]), str(ev.data["args"])] = time.perf_counter()
+
+        def on_end(self, ev):
+            key = id(ev.data["dispatcher"]), str(ev.data["args"])
+            durations[ev.data["dispatcher"].py_func.__qualname__] += time.perf_counter() - starts.pop(key)
+
+    event.register("numba:compile", Listener())
+    fit_seconds = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning after 3 iterations
+        for _, V, kwargs in _fits(kinds):
+            fit_started = time.perf_counter()
+            fastnmf.nmf(V, 3, max_iter=3, random_state=0, **kwargs)
+            fit_seconds.append(time.perf_counter() - fit_started)
+    print(json.dumps({"import": imported, "fits": fit_seconds, "kernels": durations}))
+
+
+def run_child(cache, kinds):
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=path)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kinds], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="fastnmf's cold compile time and warm start.")
+    parser.add_argument("--runs", type=int, default=3, help="cold runs (each a new process and cache)")
+    parser.add_argument("--kinds", choices=["all", "one"], default="all", help="every solver path, or one")
+    parser.add_argument("--child", choices=["all", "one"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child)
+        return 0
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    cold, kernels = [], collections.defaultdict(list)
+    with tempfile.TemporaryDirectory() as scratch:
+        for run in range(args.runs):
+            cache = os.path.join(scratch, f"cache{run}")
+            result = run_child(cache, args.kinds)
+            cold.append(sum(result["fits"]))
+            for name, seconds in result["kernels"].items():
+                kernels[name].append(seconds)
+            print(f"cold run {run + 1}: {cold[-1]:.2f} s", file=sys.stderr, flush=True)
+        warm = run_child(cache, args.kinds)
+    what = "every solver path, float32 and float64" if args.kinds == "all" else "one fit"
+    runs = ", ".join(f"{seconds:.2f}" for seconds in cold)
+    print(f"cold compile of {what}, {args.runs} run(s): {runs} s (median {statistics.median(cold):.2f} s)")
+    print(f"warm cache, new process: import {warm['import']:.2f} s, first fit {warm['fits'][0]:.3f} s, "
+          f"all fits {sum(warm['fits']):.2f} s")  # fmt: skip
+    print("compile events per kernel (median seconds over the cold runs; nested):")
+    for name, values in sorted(kernels.items(), key=lambda item: -statistics.median(item[1]))[:12]:
+        print(f"  {statistics.median(values):6.2f}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
