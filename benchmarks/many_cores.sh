@@ -2,12 +2,14 @@
 # The thread-scaling and all-cores measurements of docs/performance.md, in one
 # go, for a machine with many cores (16 in the issue's targets):
 #
-#   bash benchmarks/many_cores.sh [LOG_DIR]      # about 10 minutes on 16 cores
+#   bash benchmarks/many_cores.sh [LOG_DIR]      # about 8 minutes on 16 cores
 #
 # 1. fastnmf's per-iteration time at 1, 2, 4, ... threads on the 15M-nonzero
 #    matrix (float32, r = 10: the most memory-bound case), every method;
-# 2. the same at all cores with OpenMP's active waiting instead of fastnmf's
-#    default passive waiting (see "Threads and the threading layer");
+# 2. the same at all cores with OpenMP's active waiting, then with about 1 ms
+#    of spinning (libgomp's GOMP_SPINCOUNT, about 100 spins a microsecond),
+#    instead of fastnmf's default passive waiting (see "Threads and the
+#    threading layer");
 # 3. fastnmf against scikit-learn's MU with every core given to both, on the
 #    3M-nonzero matrix (the issue's 16-core comparison);
 # 4. r = 50 on the 15M matrix, at 1 thread and at all cores.
@@ -31,10 +33,13 @@ step() {
     echo "== $name took $((SECONDS - started)) s"
 }
 
-step scaling "$python" "$here/thread_scaling.py" --sizes 15M --dtypes float32 --ranks 10 --threads $threads
+step scaling "$python" "$here/thread_scaling.py" --sizes 15M --dtypes float32 --ranks 10 --threads $threads \
+    --min-seconds 0.5
 OMP_WAIT_POLICY=ACTIVE step scaling_active "$python" "$here/thread_scaling.py" --sizes 15M --dtypes float32 \
-    --ranks 10 --threads "$cores"
+    --ranks 10 --threads "$cores" --min-seconds 0.5
+GOMP_SPINCOUNT=100000 step scaling_spin "$python" "$here/thread_scaling.py" --sizes 15M --dtypes float32 \
+    --ranks 10 --threads "$cores" --min-seconds 0.5
 step sklearn "$python" "$here/compare_sklearn.py" --sizes 3M --threads "$cores" --skip cd masked \
-    --mu-losses frobenius kullback-leibler --iterations 4
+    --mu-losses frobenius kullback-leibler --iterations 10 --slow-seconds 0.5
 step scaling_r50 "$python" "$here/thread_scaling.py" --sizes 15M --dtypes float32 --ranks 50 --threads 1 "$cores" \
-    --methods frobenius kl hals masked-kl --repeat 2 --iterations 3
+    --methods frobenius kl hals masked-kl --repeat 2 --iterations 3 --min-seconds 0.5
