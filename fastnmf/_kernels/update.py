@@ -37,10 +37,12 @@ def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
             end = min(start + step, A.shape[0])
             np.dot(A[start:end], gram, den[start:end])
     for i in prange(A.shape[0]):
-        den_row = den[0] if shared else den[i]
+        # den[row, k], not a view den[row]: a view in a parallel loop costs an
+        # atomic reference count on den, which every thread updates in turn
+        row = i - i if shared else i  # (a literal 0 would unify with the loop index as a float)
         for k in range(r):
             a = A[i, k]
-            d = den_row[k] + l1[i] + l2[i] * a
+            d = den[row, k] + l1[i] + l2[i] * a
             if d == zero:
                 d = eps
             ratio = num[i, k] / d
