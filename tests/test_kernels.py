@@ -133,6 +133,13 @@ def run_every_kernel(dtype, seed=7):
     )
     results["csr_observed_terms"] = np.concatenate([num, den])
     results["csr_observed_terms_loss"] = parts
+    for name, observed_beta in (("frobenius", 2), ("kl", 1)):  # unit weights, no objective: the written-out paths
+        num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(len(bounds) - 1)
+        K.csr_observed_terms(
+            X.indptr, X.indices, X.data, np.empty(0, dtype), A, B, dtype.type(observed_beta), eps, bounds,
+            num, den, parts, False, False,
+        )  # fmt: skip
+        results[f"csr_observed_terms_{name}"] = np.concatenate([num, den])
     out = np.empty(X.nnz, dtype)
     K.csr_sampled_product(X.indptr, X.indices, A, B, out)
     results["csr_sampled_product"] = out

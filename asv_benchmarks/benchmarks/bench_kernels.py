@@ -35,6 +35,7 @@ CSR_KERNELS = [
     "sampled_numerator_kl",
     "csr_observed_terms_frobenius",
     "csr_observed_terms_kl",
+    "observed_terms_frobenius",
     "observed_terms_kl",
     "csr_sampled_product",
 ]
@@ -45,6 +46,7 @@ CSR_KERNELS = [
 BLOCKED_PATHS = {
     "csr_product": "csr_product",
     "sampled_numerator_kl": "sampled_numerator",
+    "observed_terms_frobenius": "observed_terms",
     "observed_terms_kl": "observed_terms",
 }
 
@@ -112,6 +114,9 @@ class CSRKernels:
 
     def _sampled_numerator_kl(self):
         self.blocked(self.matrix, self.A, self.B, self.dtype.type(1.0), self.eps, False)
+
+    def _observed_terms_frobenius(self):
+        self.blocked(self.matrix, self.A, self.B, self.dtype.type(2.0), self.eps, False)
 
     def _observed_terms_kl(self):
         self.blocked(self.matrix, self.A, self.B, self.dtype.type(1.0), self.eps, False)
