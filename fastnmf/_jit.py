@@ -18,22 +18,33 @@ the options below hold for the whole package:
   threads (or Dask's threaded scheduler).
 
 The threading layer is Numba's default (TBB if installed, else OpenMP, else
-workqueue), with one setting: OpenMP threads wait *passively*
-(``OMP_WAIT_POLICY=PASSIVE``, unless the environment already sets it). With
-OpenMP's default active waiting, threads that finished their share spin for
-a while at every barrier, and on a machine whose cores are busy with other
-work they take turns with the very threads they wait for: measured here, a
-2-thread KL fit ran 2 to 3 times *slower* than a 1-thread fit on a loaded
-2-core machine, and at or below the 1-thread time with passive waiting (see
-docs/performance.md). The workqueue layer does not degrade either, but it
-aborts the process when two Python threads launch parallel kernels at once,
-which Dask's threaded scheduler does. The setting only takes effect if
-fastnmf is imported before the first parallel Numba call of the process.
+workqueue), with one setting: OpenMP threads spin briefly, then sleep
+(``OMP_WAIT_POLICY=PASSIVE`` and ``GOMP_SPINCOUNT=1000``: 20-40 us with GNU
+OpenMP on the 2-core AMD machine of docs/performance.md), unless the
+environment already sets the policy. With OpenMP's default active waiting,
+threads that finished their share spin for a while at every barrier, and on a
+machine whose cores are busy with other work they take turns with the very
+threads they wait for: measured here, a 2-thread KL fit ran 2 to 3 times
+*slower* than a 1-thread fit on a loaded 2-core machine, and at or below the
+1-thread time with passive waiting (see docs/performance.md). Sleeping at once
+costs the other way: a fit launches several short parallel kernels per
+iteration, and an empty parallel region costs 45 us when the other thread
+sleeps against 2 us when it spins; the brief spin keeps the threads awake
+between back-to-back kernels (0.5M-nonzero Frobenius MU, 2 threads: 1.1-1.2x
+faster, and no slower on busy cores). The workqueue layer does not degrade
+either, but it aborts the process when two Python threads launch parallel
+kernels at once, which Dask's threaded scheduler does. The settings only take
+effect if fastnmf is imported before the first parallel Numba call of the
+process.
 """
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+SPIN_COUNT = 1000  # GNU OpenMP's busy-wait iterations before a waiting thread sleeps
+
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
 
 from numba import njit  # noqa: E402
 

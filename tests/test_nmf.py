@@ -6,6 +6,9 @@ Fits run with one Numba thread unless threads are the point of the test: a
 parallel launch costs milliseconds on a loaded 2-core machine.
 """
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numba
@@ -466,3 +469,23 @@ def test_objective_of_exact_fit_with_zeros_is_zero(loss, layout):
     V = sp.csr_array(identity) if layout == "csr" else identity
     result = nmf(V, 2, loss=loss, init=(identity, identity), max_iter=0, **ONE_THREAD)
     assert result.loss == 0.0  # scikit-learn's _beta_divergence(I, I, I, beta) is 0 as well
+
+
+@pytest.mark.parametrize(
+    "preset, expected",
+    [
+        ({}, ("PASSIVE", "1000")),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, ("ACTIVE", None)),
+        ({"OMP_WAIT_POLICY": "PASSIVE"}, ("PASSIVE", None)),
+        ({"GOMP_SPINCOUNT": "0"}, ("PASSIVE", "0")),
+    ],
+    ids=["unset", "active", "passive", "spin-count"],
+)
+def test_openmp_waiting_set_at_import_unless_the_environment_says(preset, expected):
+    """fastnmf makes OpenMP threads spin briefly and then sleep, but never
+    overrides a wait policy or spin count the user set."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(preset)
+    code = "import os, fastnmf; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(value) for value in expected]
