@@ -330,6 +330,15 @@ def dense_terms(V, weights, beta, wh, eps=EPS):
     return num_matrix, den_matrix, loss
 
 
+def dense_tile_terms(X, weights, A, B, beta, eps=EPS):
+    """``(num, den, loss)`` of the update of A on a dense X: the matrices of
+    :func:`dense_terms` at A B^T, times B."""
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    num_matrix, den_matrix, loss = dense_terms(X, weights, beta, A @ B.T, eps)
+    return num_matrix @ B, den_matrix @ B, loss
+
+
 def all_entries_power_product(A, B, beta, eps=EPS):
     """``(clamp(A B^T)^(beta - 1) @ B, sum (A B^T)^beta)`` (the sum unclamped)."""
     P = np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64).T

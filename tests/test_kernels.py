@@ -144,9 +144,12 @@ def run_every_kernel(dtype, seed=7):
     K.csr_sampled_product(X.indptr, X.indices, A, B, out)
     results["csr_sampled_product"] = out
     V = X.toarray()
-    wh, den, parts = np.ascontiguousarray(A @ B.T), np.empty((m, n), dtype), np.empty(len(bounds) - 1)
-    K.dense_terms(V, np.empty((0, 0), dtype), beta, eps, bounds, wh, den, parts, True, True)
-    results["dense_terms"], results["dense_terms_loss"] = np.concatenate([wh, den]), parts
+    num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(-(-m // 3))
+    K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, beta, eps, 3, 2, num, den, parts, True, True)
+    results["dense_tile_terms"], results["dense_tile_terms_loss"] = np.concatenate([num, den]), parts
+    num = np.empty((m, r), dtype)  # Kullback-Leibler without the objective: the written-out path
+    K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, dtype.type(1), eps, 3, 2, num, den, parts, False, False)
+    results["dense_tile_terms_kl"] = num
     power_den, parts = np.empty(A.shape, dtype), np.empty(len(bounds) - 1)
     K.all_entries_power_product(A, B, beta, eps, bounds, power_den, parts, True)
     results["all_entries_power_product"], results["all_entries_power_product_loss"] = power_den, parts
@@ -197,7 +200,7 @@ def test_float32_kernels_compute_in_float32():
     results would be the float64 ones rounded, entry for entry."""
     r32 = run_every_kernel(np.dtype(np.float32))
     r64 = run_every_kernel(np.dtype(np.float64))
-    compared = ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_terms", "all_entries_power_product")
+    compared = ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_tile_terms", "all_entries_power_product")
     for name in compared:
         assert_allclose(r32[name], r64[name], rtol=1e-4, err_msg=name)
         assert not np.array_equal(r32[name], r64[name].astype(np.float32)), name

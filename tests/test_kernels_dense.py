@@ -22,10 +22,14 @@ from kernel_cases import (
 # --------------------------------------------------------------------------
 
 
+# (tile rows, tile columns): one entry, tiles that cut both sides unevenly, one tile for all
+TILES = [(1, 1), (3, 2), (64, 4096)]
+
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("beta", BETAS)
-def test_dense_terms(beta, weighted, dtype, n_threads):
-    for shape_id, chunks in every_case(n_threads):
+def test_dense_tile_terms(beta, weighted, dtype, n_threads):
+    for shape_id, _ in every_case(n_threads):
         X, A, B = make_case(shape_id, dtype)
         V = X.toarray()
         if beta <= 0:
@@ -37,25 +41,30 @@ def test_dense_terms(beta, weighted, dtype, n_threads):
             V = np.where(weights > 0, V, np.nan).astype(dtype)  # never read where the weight is zero
         else:
             weights = np.empty((0, 0), dtype=dtype)
-        product = np.ascontiguousarray(A @ B.T)
-        bounds = row_bounds(m, chunks, n_cols=n)
-        ref_num, ref_den, ref_loss = naive.dense_terms(V, weights, beta, product)
+        ref_num, ref_den, ref_loss = naive.dense_tile_terms(V, weights, A, B, beta)
         observed = np.ones((m, n), bool) if not weighted else weights > 0
+        product = A.astype(np.float64) @ B.T.astype(np.float64)
         scale = 2 * loss_scale(np.where(observed, V, 1.0).astype(np.float64), product, beta, observed)
-        variants = ((True, True), (False, True), (True, False)) if n_threads == 1 else ((True, True),)
-        for with_den, with_loss in variants:
-            where = f"{shape_id}, {chunks}, with_den={with_den}, with_loss={with_loss}"
-            wh = product.copy()
-            den = nan_array((m, n), dtype) if with_den else np.empty((0, 0), dtype=dtype)
-            parts = loss_parts_for(bounds)
-            K.dense_terms(V, weights, dtype.type(beta), dtype.type(EPS), bounds, wh, den, parts, with_loss, with_den)
-            assert_close(wh, ref_num, dtype, err_msg=where)
-            if with_den:
-                assert_close(den, ref_den, dtype, err_msg=where)
-            if with_loss:
-                assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
-            else:
-                assert_array_equal(parts, 0.0, err_msg=where)
+        variants = ((True, True), (False, True), (True, False), (False, False)) if n_threads == 1 else ((True, True),)
+        for tile_rows, tile_cols in TILES if n_threads == 1 else TILES[1:2]:
+            for with_den, with_loss in variants:
+                where = f"{shape_id}, tiles {tile_rows} x {tile_cols}, with_den={with_den}, with_loss={with_loss}"
+                num = nan_array(A.shape, dtype)
+                den = nan_array(A.shape, dtype) if with_den else np.empty((0, 0), dtype=dtype)
+                parts = np.full(-(-m // tile_rows), np.nan)
+                V_before = V.copy()
+                K.dense_tile_terms(
+                    V, weights, A, B, dtype.type(beta), dtype.type(EPS), tile_rows, tile_cols,
+                    num, den, parts, with_loss, with_den,
+                )  # fmt: skip
+                assert_array_equal(V, V_before, err_msg=where)
+                assert_close(num, ref_num, dtype, err_msg=where)
+                if with_den:
+                    assert_close(den, ref_den, dtype, err_msg=where)
+                if with_loss:
+                    assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+                else:
+                    assert_array_equal(parts, 0.0, err_msg=where)
 
 
 @pytest.mark.parametrize("beta", BETAS)

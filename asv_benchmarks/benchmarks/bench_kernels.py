@@ -2,8 +2,8 @@
 arrays, so that a regression in one kernel shows as that kernel's timing and
 not as a share of a whole fit.
 
-The kernels that write in place (``dense_terms``, ``multiplicative_update``,
-``hals_rows``) are timed together with a copy that restores their input (one
+The kernels that write in place (``multiplicative_update``, ``hals_rows``)
+are timed together with a copy that restores their input (one
 pass over the array), so that every call sees the same values.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 from fastnmf import _kernels as K
 from fastnmf._chunks import balanced_row_chunks, uniform_row_chunks
 from fastnmf._epsilon import EPS
-from fastnmf._terms import all_entries_power_product
+from fastnmf._terms import all_entries_power_product, dense_tiles
 
 from .common import (
     DTYPES,
@@ -162,19 +162,20 @@ class CSRKernels:
 DENSE_TERMS = ["kullback-leibler", "itakura-saito", 1.5, "masked-frobenius", "masked-kullback-leibler"]
 
 
-class DenseTerms:
-    """``dense_terms``: the elementwise pass of the dense update between the
-    BLAS products, for each loss, unweighted or with a dense 0/1 mask."""
+class DenseTileTerms:
+    """``dense_tile_terms``: the numerator and denominator of the dense
+    update, tile by tile with BLAS inside the kernel, for each loss,
+    unweighted or with a dense 0/1 mask, on the W side (X = V) or the H side
+    (X = V^T), without the objective (as fits call it 9 times in 10)."""
 
-    params = [SIZES, DENSE_TERMS, DTYPES, THREADS]
-    param_names = ["size", "terms", "dtype", "n_threads"]
+    params = [SIZES, DENSE_TERMS, ["W", "H"], DTYPES, THREADS]
+    param_names = ["size", "terms", "side", "dtype", "n_threads"]
     timeout = 60
 
-    def setup(self, size, terms, dtype, n_threads):
+    def setup(self, size, terms, side, dtype, n_threads):
         self.threads = ThreadSetting(n_threads)
         V = dense_positive(size, dtype)
         W, H = initial_factors(V, 10)
-        self.V = V
         masked = isinstance(terms, str) and terms.startswith("masked-")
         loss = terms.removeprefix("masked-") if masked else terms
         beta = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}.get(loss, loss)
@@ -183,25 +184,28 @@ class DenseTerms:
         self.eps = self.dtype.type(EPS)
         if masked:
             rng = np.random.default_rng(2)
-            self.weights = (rng.random(V.shape) < 0.8).astype(dtype)
+            weights = (rng.random(V.shape) < 0.8).astype(dtype)
         else:
-            self.weights = np.empty((0, 0), dtype=dtype)
+            weights = np.empty((0, 0), dtype=dtype)
+        if side == "W":
+            self.X, self.weights, self.A, self.B = V, weights, W, np.ascontiguousarray(H.T)
+        else:
+            self.X, self.A, self.B = np.ascontiguousarray(V.T), np.ascontiguousarray(H.T), W
+            self.weights = np.ascontiguousarray(weights.T) if masked else weights
         self.with_den = masked or beta != 1.0
-        self.wh_initial = W @ H
-        self.wh = self.wh_initial.copy()
-        self.den = np.empty(V.shape if self.with_den else (0, 0), dtype=dtype)
-        self.bounds = uniform_row_chunks(*V.shape)
-        self.loss_parts = np.zeros(len(self.bounds) - 1)
+        self.tiles = dense_tiles(self.A.shape[1])
+        self.num = np.empty(self.A.shape, dtype=dtype)
+        self.den = np.empty(self.A.shape if self.with_den else (0, 0), dtype=dtype)
+        self.loss_parts = np.zeros(-(-self.X.shape[0] // self.tiles[0]))
         self.time_kernel()
 
     def teardown(self, *params):
         restore_threads(self)
 
     def time_kernel(self, *params):
-        np.copyto(self.wh, self.wh_initial)
-        K.dense_terms(
-            self.V, self.weights, self.beta, self.eps, self.bounds, self.wh, self.den,
-            self.loss_parts, True, self.with_den,
+        K.dense_tile_terms(
+            self.X, self.weights, self.A, self.B, self.beta, self.eps, *self.tiles, self.num, self.den,
+            self.loss_parts, False, self.with_den,
         )  # fmt: skip
 
 

@@ -74,8 +74,9 @@ def divergence_above_zero(v, wh, beta, eps):
 @serial_kernel
 def power(x, exponent, one):
     """x ** exponent in x's dtype (``one`` is 1 in that dtype), with the
-    integer exponents of the named losses done by multiplication and division:
-    faster than ``pow`` and exact."""
+    small integer exponents done by multiplication and division (faster than
+    ``pow`` and exact) and the half-integer ones of beta = 0.5, 1.5 and 2.5
+    with a square root (several times faster than ``pow``)."""
     if exponent == 0:
         return one
     if exponent == 1:
@@ -84,4 +85,14 @@ def power(x, exponent, one):
         return one / x
     if exponent == -2:
         return one / (x * x)
+    if exponent == 2:
+        return x * x
+    if exponent == 0.5:
+        return np.sqrt(x)
+    if exponent == -0.5:
+        return one / np.sqrt(x)
+    if exponent == 1.5:
+        return x * np.sqrt(x)
+    if exponent == -1.5:
+        return one / (x * np.sqrt(x))
     return x**exponent

@@ -30,7 +30,7 @@ from .._epsilon import EPS, tiny
 from .._losses import mm_exponent
 from .._loop import penalty
 from .._problem import _check_weights, build_problem
-from .._terms import DenseTerms, SparseTerms, csr_product, gram, update_factor
+from .._terms import DenseTerms, SparseTerms, csr_product, gram, transposed_product, update_factor
 from .._threads import numba_threads, threads_for
 from .._validation import _check_factor, check_matrix
 
@@ -248,7 +248,7 @@ def h_contribution(terms, W, Ht):
     if isinstance(terms, NothingObserved):
         return None, None, None
     if isinstance(terms, DenseTerms) and terms.gram_path:
-        return terms.V.T @ W, None, W.T @ W
+        return transposed_product(W, terms.V), None, W.T @ W
     if isinstance(terms, SparseTerms) and terms.beta == 2.0:
         return csr_product(terms.Xt, W), None, gram(W)
     num, den = terms.h_terms(W, Ht)
