@@ -151,6 +151,48 @@ def test_compare_sklearn_runs_on_a_tiny_matrix(scripts, capsys):
     assert "time to cd's loss" in out and "CPU:" in out
 
 
+def test_compare_dense_runs_on_a_tiny_matrix(scripts, capsys, tmp_path):
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_dense")
+    code = compare.main(
+        ["--matrices", "synthetic", "faces", "--synthetic-shape", "60", "80", "--data-dir", str(tmp_path),
+         "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1", "--iterations", "1",
+         "--cd-iterations", "3", "--max-iterations", "5"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0
+    for comparison in ("frobenius MU", "kullback-leibler MU", "beta=1.5 MU", "itakura-saito MU", "time to cd's loss"):
+        assert comparison in captured.out
+    assert "skipping faces" in captured.err  # no data in tmp_path
+
+
+def test_compare_dense_reads_faces_and_stock_volumes(scripts, tmp_path):
+    import gzip
+    import io
+    import tarfile
+
+    compare = scripts("compare_dense")
+    (tmp_path / "faces").mkdir()
+    with tarfile.open(tmp_path / compare.FACES_FILE, "w:gz") as archive:
+        for subject, image in ((1, 1), (1, 2), (2, 1)):
+            pixels = np.arange(12, dtype=np.uint8) * (subject + image)
+            raw = b"P5\n4 3\n255\n" + pixels.tobytes()
+            entry = tarfile.TarInfo(f"orl_faces/s{subject}/{image}.pgm")
+            entry.size = len(raw)
+            archive.addfile(entry, io.BytesIO(raw))
+    faces = compare.faces_matrix(tmp_path)
+    assert faces.shape == (3, 12) and faces.min() >= 0 and faces.max() <= 1
+    (tmp_path / compare.SP500_FILE).parent.mkdir(parents=True)
+    rows = ["date,open,high,low,close,volume,Name"]
+    rows += [f"2013-02-0{d},1,1,1,1,{100 * d},AAA" for d in (1, 2, 3)]
+    rows += [f"2013-02-0{d},1,1,1,1,{10 * d},BBB" for d in (1, 2, 3)]
+    rows += ["2013-02-01,1,1,1,1,5,CCC"]  # missing days: left out
+    with gzip.open(tmp_path / compare.SP500_FILE, "wt") as file:
+        file.write("\n".join(rows) + "\n")
+    volumes = compare.sp500_matrix(tmp_path)
+    np.testing.assert_allclose(volumes, [[0.5, 0.5], [1.0, 1.0], [1.5, 1.5]])
+
+
 def test_floor_runs_on_a_tiny_matrix(scripts, capsys):
     floor = scripts("floor")
     code = floor.main(

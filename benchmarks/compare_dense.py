@@ -1,0 +1,244 @@
+"""fastnmf against scikit-learn on dense data, side by side.
+
+One command, one run, one table::
+
+    python benchmarks/compare_dense.py                          # synthetic 2,000 x 3,000
+    python benchmarks/compare_dense.py --matrices synthetic faces sp500 --markdown
+
+The matrices:
+
+- ``synthetic``: 2,000 x 3,000 (``--synthetic-shape``), a sum of 20 random
+  non-negative rank-one terms plus uniform noise (seed ``--seed``); no
+  download.
+- ``faces``: the ORL faces, 400 images x 10,304 pixels, each image scaled as
+  Lee & Seung (1999) did (pixel mean and standard deviation 0.25, clipped to
+  [0, 1]); needs ``DATA_DIR/faces/orl_faces_pgm.tar.gz``.
+- ``sp500``: daily trading volumes of the S&P 500 stocks that traded on every
+  day of 2013-02-08 to 2018-02-07 (1,259 days x 470 stocks), each divided by
+  its median; needs ``DATA_DIR/stocks/sp500_5yr/all_stocks_5yr.csv.gz``.
+
+DATA_DIR is ``--data-dir``, else ``$FASTNMF_DATA``, else ``../shared/data``
+beside the repository (see that folder's README for where the files come
+from); a matrix whose file is missing is skipped with a message.
+
+For each matrix, dtype and rank, both libraries start from the same (W0, H0)
+in the same dtype, and the table gives per-iteration times as
+``benchmarks/compare_sklearn.py`` measures them ((t(k2) - t(k1)) / (k2 - k1)
+from medians of ``--repeat`` fits, compilation never timed): multiplicative
+updates for the Frobenius, Kullback-Leibler and beta = 1.5 losses, and
+Itakura-Saito where V has no zero, against ``NMF(solver="mu")``. For the
+Frobenius loss, scikit-learn's ``solver="cd"`` runs ``--cd-iterations``
+iterations and its loss is the target: the table gives the time fastnmf's
+HALS takes to reach it (stopping after ``--time-cap`` times cd's time), as
+``compare_sklearn.py`` does (a HALS iteration repeats its cheap inner sweeps,
+so per-iteration times would not compare like with like). BLAS, which both use, is limited to
+``--threads`` threads, as is fastnmf. The ratio is scikit-learn's time over
+fastnmf's (above 1: fastnmf is faster).
+"""
+
+import argparse
+import csv
+import gzip
+import os
+import pathlib
+import re
+import sys
+import tarfile
+import time
+import warnings
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from compare_sklearn import (  # noqa: E402  (a sibling script, found through HERE)
+    Row,
+    Table,
+    blas_threads,
+    fastnmf_fit,
+    machine_description,
+    per_iteration,
+    random_init,
+    sklearn_fit,
+)
+
+MATRICES = ("synthetic", "faces", "sp500")
+FACES_FILE = pathlib.Path("faces") / "orl_faces_pgm.tar.gz"
+SP500_FILE = pathlib.Path("stocks") / "sp500_5yr" / "all_stocks_5yr.csv.gz"
+LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "beta=1.5": 1.5, "itakura-saito": 0.0}
+
+
+def default_data_dir():
+    return pathlib.Path(os.environ.get("FASTNMF_DATA") or HERE.parent.parent / "shared" / "data")
+
+
+def synthetic_matrix(seed, m=2000, n=3000, rank=20):
+    """m x n: a sum of ``rank`` random non-negative rank-one terms plus
+    uniform noise in [0, 0.1)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((m, rank)) @ rng.random((rank, n)) + 0.1 * rng.random((m, n))
+
+
+def faces_matrix(data_dir):
+    """images x pixels, each image scaled to pixel mean and standard
+    deviation 0.25, clipped to [0, 1] (Lee & Seung 1999)."""
+    member = re.compile(r"s(\d+)/(\d+)\.pgm$")
+    images = {}
+    with tarfile.open(data_dir / FACES_FILE) as archive:
+        for entry in archive.getmembers():
+            match = member.search(entry.name)
+            if entry.isfile() and match:
+                raw = archive.extractfile(entry).read()
+                header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", raw)
+                width, height = int(header.group(1)), int(header.group(2))
+                pixels = np.frombuffer(raw, dtype=np.uint8, count=width * height, offset=header.end())
+                images[int(match.group(1)), int(match.group(2))] = pixels.astype(np.float64)
+    V = np.stack([images[key] for key in sorted(images)])
+    V = (V - V.mean(axis=1, keepdims=True)) / V.std(axis=1, keepdims=True)
+    return np.clip(0.25 * V + 0.25, 0.0, 1.0)
+
+
+def sp500_matrix(data_dir):
+    """days x stocks volumes of the stocks with a volume on every day, each
+    divided by its median."""
+    with gzip.open(data_dir / SP500_FILE, "rt", newline="") as file:
+        rows = [(row["date"], row["Name"], row["volume"]) for row in csv.DictReader(file)]
+    dates = sorted({date for date, _, _ in rows})
+    tickers = sorted({name for _, name, _ in rows})
+    day = {date: i for i, date in enumerate(dates)}
+    stock = {name: j for j, name in enumerate(tickers)}
+    volume = np.full((len(dates), len(tickers)), np.nan)
+    for date, name, value in rows:
+        if value:
+            volume[day[date], stock[name]] = float(value)
+    complete = volume[:, ~np.isnan(volume).any(axis=0)]
+    return complete / np.median(complete, axis=0)
+
+
+def load(name, args):
+    """The matrix called ``name`` (float64), or None with a message when its
+    file is missing."""
+    if name == "synthetic":
+        return synthetic_matrix(args.seed, *args.synthetic_shape)
+    data_dir = pathlib.Path(args.data_dir) if args.data_dir else default_data_dir()
+    path = data_dir / (FACES_FILE if name == "faces" else SP500_FILE)
+    if not path.exists():
+        print(f"skipping {name}: {path} not found (see --data-dir)", file=sys.stderr)
+        return None
+    return faces_matrix(data_dir) if name == "faces" else sp500_matrix(data_dir)
+
+
+def compare(table, name, V, r, args):
+    label = f"{name} {V.shape[0]}x{V.shape[1]}"
+    dtype = V.dtype.name
+    W0, H0 = random_init(V, r, args.seed)
+    warm_V, warm_W0 = V[:40], W0[:40]
+    for loss, beta in LOSSES.items():
+        if beta <= 0 and V.min() <= 0:
+            continue  # Itakura-Saito is undefined where V is zero
+        loss_arg = beta if loss == "beta=1.5" else loss
+        fastnmf_fit(warm_V, warm_W0, H0, loss=loss_arg, iterations=2, threads=args.threads, solver="mu")
+
+        def fastnmf_time(k, loss_arg=loss_arg):
+            return fastnmf_fit(V, W0, H0, loss=loss_arg, iterations=k, threads=args.threads, solver="mu")[0]
+
+        def sklearn_time(k, loss_arg=loss_arg):
+            return sklearn_fit(V, W0, H0, loss=loss_arg, solver="mu", iterations=k)[0]
+
+        timing = dict(iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds)
+        mine = per_iteration(fastnmf_time, **timing).seconds
+        reference = per_iteration(sklearn_time, **timing).seconds
+        ratio = f"{reference / mine:.3g}x" if mine > 0 else "-"
+        row = Row(label, dtype, r, f"{loss} MU vs sklearn mu", f"{mine * 1e3:.3g} ms/it", f"{reference * 1e3:.3g} ms/it", ratio)
+        table.add(row)
+    table.add(time_to_cd_loss(label, V, W0, H0, r, args))
+
+
+def frobenius_loss(V, W, H):
+    """0.5 ||V - W H||^2 in float64."""
+    residual = V.astype(np.float64) - np.asarray(W, dtype=np.float64) @ np.asarray(H, dtype=np.float64)
+    return 0.5 * float(np.einsum("ij,ij->", residual, residual))
+
+
+def time_to_cd_loss(label, V, W0, H0, r, args):
+    """The row of fastnmf's HALS against scikit-learn's cd: the time cd takes
+    for --cd-iterations iterations, and the time HALS takes to reach cd's
+    loss then (from the call, fixed costs included, for both)."""
+    import fastnmf
+
+    fastnmf_fit(V[:40], W0[:40], H0, loss="frobenius", iterations=2, threads=args.threads, solver="hals")
+    cd_seconds, (W, H) = sklearn_fit(V, W0, H0, loss="frobenius", solver="cd", iterations=args.cd_iterations)
+    target = frobenius_loss(V, W, H)
+    record = {"seconds": None, "iterations": 0, "best": np.inf}
+    started = time.perf_counter()
+
+    def callback(iteration, W, H, loss):
+        record.update(iterations=iteration, best=min(record["best"], loss))
+        if loss <= target:
+            record["seconds"] = time.perf_counter() - started
+            return True
+        return time.perf_counter() - started > args.time_cap * cd_seconds
+
+    fastnmf.nmf(V, r, loss="frobenius", init=(W0, H0), max_iter=args.max_iterations, tol=0.0, solver="hals",
+                n_threads=args.threads, callback=callback)  # fmt: skip
+    reference = f"{cd_seconds:.3g} s ({args.cd_iterations} it, loss {target:.6g})"
+    comparison = "time to cd's loss: HALS"
+    if record["seconds"] is None:
+        note = f"best loss {record['best']:.6g} (+{100 * (record['best'] / target - 1):.2g}%)"
+        return Row(label, V.dtype.name, r, comparison, f"not reached in {record['iterations']} it", reference, "-", note)
+    mine = f"{record['seconds']:.3g} s ({record['iterations']} it)"
+    return Row(label, V.dtype.name, r, comparison, mine, reference, f"{cd_seconds / record['seconds']:.3g}x sooner")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="fastnmf vs scikit-learn on dense matrices: one run, one table.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--matrices", nargs="+", choices=MATRICES, default=["synthetic"])
+    parser.add_argument("--synthetic-shape", nargs=2, type=int, default=[2000, 3000], metavar=("M", "N"))
+    parser.add_argument("--data-dir", help="folder with faces/ and stocks/ (default: $FASTNMF_DATA or ../shared/data)")
+    parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
+    parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
+    parser.add_argument("--threads", type=int, default=2, help="fastnmf n_threads and BLAS threads")
+    parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
+    parser.add_argument("--iterations", type=int, default=10, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--slow-seconds", type=float, default=5.0, help="slower 1-iteration fits: k2 = 3, once")
+    parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")
+    parser.add_argument("--max-iterations", type=int, default=5000, help="HALS iterations allowed to reach it")
+    parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic matrix and of (W0, H0)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    for option in ("threads", "repeat", "iterations", "cd_iterations", "max_iterations"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    if any(r < 1 for r in args.ranks):
+        parser.error("--ranks must be at least 1")
+    if min(args.synthetic_shape) < 41:
+        parser.error("--synthetic-shape must be at least 41 x 41 (fits are first run on 40 rows)")
+    started = time.perf_counter()
+    table = Table()
+    with blas_threads(args.threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        print("\n".join(machine_description(args.threads)), file=sys.stderr)
+        for name in args.matrices:
+            V = load(name, args)
+            if V is None:
+                continue
+            for dtype in args.dtypes:
+                for r in args.ranks:
+                    print(f"{name} {dtype} r={r}:", file=sys.stderr, flush=True)
+                    compare(table, name, V.astype(dtype), r, args)
+    print(table.render(markdown=args.markdown))
+    print(f"\nratio = scikit-learn time / fastnmf time; ms/it: per-iteration time from medians of {args.repeat} fits.")
+    load_average = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"total time {time.perf_counter() - started:.0f} s; load average at end: {load_average}")
+    print("command: python benchmarks/compare_dense.py " + " ".join(sys.argv[1:] if argv is None else argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
