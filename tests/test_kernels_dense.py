@@ -99,7 +99,7 @@ NO_GRAM = {np.dtype(t): np.empty((0, 0), t) for t in (np.float32, np.float64)}
 def test_multiplicative_update(gamma, penalized, dtype, n_threads):
     """Denominators: A's shape, one row that every row shares, or A G for a
     symmetric G (the kernel forms it in ``den`` first)."""
-    # (170, 40): six blocks of 32, ..., 32 and 10 rows, A G by one BLAS call each (update_block_rows)
+    # (170, 40): A G by three BLAS calls of 81, 81 and 8 rows (blas_block_rows)
     for shape in [(1, 1), (9, 1), (9, 3), (2, 5), (170, 40)] if n_threads == 1 else [(1, 1), (9, 3), (170, 40)]:
         for kind in ("full", "shared", "gram"):
             where = f"shape={shape}, den={kind}"

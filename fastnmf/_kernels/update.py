@@ -3,11 +3,8 @@
 import numpy as np
 from numba import prange
 
-from .._jit import kernel, serial_kernel
+from .._jit import kernel
 from .gram import blas_block_rows
-
-UPDATE_BLOCKS = 64  # blocks of rows per update, when there are enough rows
-UPDATE_MIN_ROWS = 32  # rows per block at least (each block is a task: fewer, longer ones)
 
 
 @kernel
@@ -28,39 +25,30 @@ def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
     to zero (the epsilon policy, :mod:`fastnmf._epsilon`). ``gamma`` is the
     majorization-minimization exponent of the beta-divergence.
     """
-    m, r = A.shape
+    r = A.shape[1]
     shared = den.shape[0] == 1
     with_gram = gram.shape[0] > 0
     zero = eps - eps
     one = eps / eps
-    step = update_block_rows(m, r)
-    for b in prange((m + step - 1) // step):
-        start = b * step
-        end = min(start + step, m)
-        if with_gram:
+    if with_gram:
+        step = blas_block_rows(r)
+        for b in prange((A.shape[0] + step - 1) // step):
+            start = b * step
+            end = min(start + step, A.shape[0])
             np.dot(A[start:end], gram, den[start:end])
-        for i in range(start, end):
-            # den[row, k], not a view den[row]: a view in a parallel loop costs an
-            # atomic reference count on den, which every thread updates in turn
-            row = i - i if shared else i  # (a literal 0 would unify with the loop index as a float)
-            for k in range(r):
-                a = A[i, k]
-                d = den[row, k] + l1[i] + l2[i] * a
-                if d == zero:
-                    d = eps
-                ratio = num[i, k] / d
-                if gamma != one:
-                    ratio = ratio**gamma
-                a = a * ratio
-                if a < tiny:
-                    a = zero
-                A[i, k] = a
-
-
-@serial_kernel
-def update_block_rows(m, r):
-    """Rows per block of the update: a block is a BLAS call's worth of rows
-    at most (see :func:`blas_block_rows`), and there are about
-    UPDATE_BLOCKS blocks when m allows, so that many threads share the work.
-    Depends on the shape only, never on the number of threads."""
-    return max(1, min(blas_block_rows(r), max(UPDATE_MIN_ROWS, -(-m // UPDATE_BLOCKS))))
+    for i in prange(A.shape[0]):
+        # den[row, k], not a view den[row]: a view in a parallel loop costs an
+        # atomic reference count on den, which every thread updates in turn
+        row = i - i if shared else i  # (a literal 0 would unify with the loop index as a float)
+        for k in range(r):
+            a = A[i, k]
+            d = den[row, k] + l1[i] + l2[i] * a
+            if d == zero:
+                d = eps
+            ratio = num[i, k] / d
+            if gamma != one:
+                ratio = ratio**gamma
+            a = a * ratio
+            if a < tiny:
+                a = zero
+            A[i, k] = a
