@@ -13,8 +13,11 @@ updates are row updates.
 
 A layout class turns its data into these terms as cheaply as it can:
 
-- :class:`DenseTerms`: V is a NumPy array; BLAS does the O(m n r) products,
-  a Numba kernel the elementwise work between them.
+- :class:`DenseTerms`: V is a NumPy array. For the unmasked Frobenius loss
+  BLAS does the O(m n r) products (V H^T, then Gram matrices); for the
+  masked one, BLAS and an elementwise product; for any other beta one Numba
+  kernel goes tile by tile, from a tile of W H to its share of the terms,
+  with single-threaded BLAS calls on the tile (:func:`dense_tiles`).
 - :class:`SparseTerms`: V is CSR and its implicit zeros are zeros. A B^T is
   evaluated only at V's nonzeros; the implicit zeros' share of the
   denominator and the objective comes from r x r Gram matrices (beta = 2),
