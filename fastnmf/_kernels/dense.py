@@ -33,8 +33,8 @@ def dense_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den
     stored, and each BLAS call is small enough (``tile_rows * tile_cols * r``
     multiply-adds, at most 65,536 x 4, see :func:`fastnmf._terms.dense_tiles`)
     that OpenBLAS runs it on the calling thread: no BLAS threads spin next to
-    Numba's (see :mod:`fastnmf._kernels.gram`). For the H update, X is V^T (a C-ordered
-    copy), A = H^T and B = W.
+    Numba's (see :mod:`fastnmf._kernels.gram`). For the H update, X is V^T
+    (a C-ordered copy), A = H^T and B = W.
 
     The tiles' size depends on r only, never on the number of threads, so
     neither do the results.
