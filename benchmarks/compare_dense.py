@@ -37,13 +37,9 @@ fastnmf's (above 1: fastnmf is faster).
 """
 
 import argparse
-import csv
-import gzip
 import os
 import pathlib
-import re
 import sys
-import tarfile
 import time
 import warnings
 
@@ -53,6 +49,12 @@ HERE = pathlib.Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+EXAMPLES = HERE.parent / "examples"
+if str(EXAMPLES) not in sys.path:
+    sys.path.append(str(EXAMPLES))
+
+import faces as orl_faces  # noqa: E402  (the examples' data readers, found through EXAMPLES)
+import stock_volume  # noqa: E402
 from compare_sklearn import (  # noqa: E402  (a sibling script, found through HERE)
     Row,
     Table,
@@ -82,37 +84,16 @@ def synthetic_matrix(seed, m=2000, n=3000, rank=20):
 
 
 def faces_matrix(data_dir):
-    """images x pixels, each image scaled to pixel mean and standard
-    deviation 0.25, clipped to [0, 1] (Lee & Seung 1999)."""
-    member = re.compile(r"s(\d+)/(\d+)\.pgm$")
-    images = {}
-    with tarfile.open(data_dir / FACES_FILE) as archive:
-        for entry in archive.getmembers():
-            match = member.search(entry.name)
-            if entry.isfile() and match:
-                raw = archive.extractfile(entry).read()
-                header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", raw)
-                width, height = int(header.group(1)), int(header.group(2))
-                pixels = np.frombuffer(raw, dtype=np.uint8, count=width * height, offset=header.end())
-                images[int(match.group(1)), int(match.group(2))] = pixels.astype(np.float64)
-    V = np.stack([images[key] for key in sorted(images)])
-    V = (V - V.mean(axis=1, keepdims=True)) / V.std(axis=1, keepdims=True)
-    return np.clip(0.25 * V + 0.25, 0.0, 1.0)
+    """images x pixels, scaled as Lee & Seung (1999) did, by the faces
+    example's own reader."""
+    images, _ = orl_faces.read_orl(data_dir / FACES_FILE)
+    return orl_faces.lee_seung_scaling(images)
 
 
 def sp500_matrix(data_dir):
     """days x stocks volumes of the stocks with a volume on every day, each
-    divided by its median."""
-    with gzip.open(data_dir / SP500_FILE, "rt", newline="") as file:
-        rows = [(row["date"], row["Name"], row["volume"]) for row in csv.DictReader(file)]
-    dates = sorted({date for date, _, _ in rows})
-    tickers = sorted({name for _, name, _ in rows})
-    day = {date: i for i, date in enumerate(dates)}
-    stock = {name: j for j, name in enumerate(tickers)}
-    volume = np.full((len(dates), len(tickers)), np.nan)
-    for date, name, value in rows:
-        if value:
-            volume[day[date], stock[name]] = float(value)
+    divided by its median (read by the stock-volume example's reader)."""
+    volume, _, _ = stock_volume.read_sp500_volume(data_dir / SP500_FILE)
     complete = volume[:, ~np.isnan(volume).any(axis=0)]
     return complete / np.median(complete, axis=0)
 

@@ -41,12 +41,9 @@ import numpy as np
 from . import _kernels as K
 from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
+from ._kernels.gram import BLAS_SINGLE_THREAD_WORK
 
 DENSE_TILE_ROWS = 32  # rows of A per parallel task of the dense kernel
-# Multiply-adds per BLAS call of the dense kernel: OpenBLAS's limit for running a product on the calling thread
-# (65,536 x GEMM_MULTITHREAD_THRESHOLD = 4, interface/gemm.c). Measured, 400 x 10,304 and its transpose, r = 50,
-# KL, one thread: 32 x 163 tiles 1.15x faster than the 32 x 81 of half this work.
-DENSE_TILE_WORK = 1 << 18
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
 BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block
 MIN_SPLIT_BYTES = 8 << 20  # a smaller B is gathered from whole
@@ -209,9 +206,11 @@ class CSRMatrix:
 def dense_tiles(r):
     """(rows, columns) of the tiles of the dense kernel
     (:func:`fastnmf._kernels.dense.dense_tile_terms`): each of its BLAS calls
-    makes at most DENSE_TILE_WORK multiply-adds, so OpenBLAS runs it on the
-    calling thread."""
-    return DENSE_TILE_ROWS, max(1, DENSE_TILE_WORK // (DENSE_TILE_ROWS * max(r, 1)))
+    makes at most BLAS_SINGLE_THREAD_WORK multiply-adds, OpenBLAS's limit for
+    running a product on the calling thread. Measured, 400 x 10,304 and its
+    transpose, r = 50, KL, one thread: these 32 x 163 tiles 1.15x faster than
+    the 32 x 81 of BLAS_BLOCK_WORK, the half that the r x r products use."""
+    return DENSE_TILE_ROWS, max(1, BLAS_SINGLE_THREAD_WORK // (DENSE_TILE_ROWS * max(r, 1)))
 
 
 def transposed_product(W, V):
