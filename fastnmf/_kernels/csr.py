@@ -83,7 +83,7 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     """
     zero = eps - eps
     one = eps / eps
-    expo = beta - 2 * one
+    expo = beta - (one + one)
     kl = beta == one and not with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
@@ -127,7 +127,7 @@ def _observed_entry(ab, v, w, beta, eps, one, with_loss):
         den_coef = w * ab
     else:
         x = clamp(ab, beta, eps)
-        num_coef = w * v * power(x, beta - 2 * one, one)
+        num_coef = w * v * power(x, beta - (one + one), one)
         den_coef = w * power(x, beta - one, one)
     loss = w * divergence(v, ab, beta, eps) if with_loss else 0.0
     return num_coef, den_coef, loss
@@ -157,7 +157,7 @@ def csr_observed_terms(
     one = eps / eps
     # Weighted entries keep the general path, which never reads the value of a
     # weightless entry (it may be NaN).
-    frobenius = unit and beta == 2 * one and not with_loss
+    frobenius = unit and beta == one + one and not with_loss
     kl = unit and beta == one and not with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
