@@ -24,10 +24,9 @@ from); a matrix whose file is missing is skipped with a message.
 For each matrix, dtype and rank, both libraries start from the same (W0, H0)
 in the same dtype, and the table gives per-iteration times as
 ``benchmarks/compare_sklearn.py`` measures them ((t(k2) - t(k1)) / (k2 - k1)
-from medians of ``--repeat`` fits, the two libraries' fits taken in turns,
-compilation never timed): multiplicative updates for the Frobenius,
-Kullback-Leibler and beta = 1.5 losses, and Itakura-Saito where V has no
-zero, against ``NMF(solver="mu")``. For the
+from medians of ``--repeat`` fits, compilation never timed): multiplicative
+updates for the Frobenius, Kullback-Leibler and beta = 1.5 losses, and
+Itakura-Saito where V has no zero, against ``NMF(solver="mu")``. For the
 Frobenius loss, scikit-learn's ``solver="cd"`` runs ``--cd-iterations``
 iterations and its loss is the target: the table gives the time fastnmf's
 HALS takes to reach it (stopping after ``--time-cap`` times cd's time), as
@@ -62,7 +61,7 @@ from compare_sklearn import (  # noqa: E402  (a sibling script, found through HE
     blas_threads,
     fastnmf_fit,
     machine_description,
-    paired_per_iteration,
+    per_iteration,
     random_init,
     sklearn_fit,
 )
@@ -130,7 +129,8 @@ def compare(table, name, V, r, args):
             return sklearn_fit(V, W0, H0, loss=loss_arg, solver="mu", iterations=k)[0]
 
         timing = dict(iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds)
-        mine, reference = (timed.seconds for timed in paired_per_iteration([fastnmf_time, sklearn_time], **timing))
+        mine = per_iteration(fastnmf_time, **timing).seconds
+        reference = per_iteration(sklearn_time, **timing).seconds
         ratio = f"{reference / mine:.3g}x" if mine > 0 else "-"
         row = Row(label, dtype, r, f"{loss} MU vs sklearn mu", f"{mine * 1e3:.3g} ms/it", f"{reference * 1e3:.3g} ms/it", ratio)
         table.add(row)

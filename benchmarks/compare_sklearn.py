@@ -23,9 +23,7 @@ same dtype, and the table gives:
   costs of a fit (input checks, the transposed copy, the final loss). Every
   method is first run once on a slice of V, so Numba's compilation is never
   timed. A method whose 1-iteration fit takes over ``--slow-seconds`` is
-  timed with k2 = 3 and a single repeat (marked ``*``). fastnmf and the
-  method of the same row are timed in turns, fit for fit, so that a slow
-  spell of the machine falls on both (:func:`paired_per_iteration`).
+  timed with k2 = 3 and a single repeat (marked ``*``).
 
 - **Time to loss**: scikit-learn's ``solver="cd"`` runs 200 iterations
   (``--cd-iterations``); its loss is the target. Each fastnmf Frobenius
@@ -317,36 +315,15 @@ class PerIteration:
 def per_iteration(fit, *, iterations, repeat, slow_seconds):
     """Per-iteration seconds of ``fit(k)`` (which returns the seconds of a
     k-iteration fit): (median t(k2) - median t(k1)) / (k2 - k1)."""
-    return paired_per_iteration([fit], iterations=iterations, repeat=repeat, slow_seconds=slow_seconds)[0]
-
-
-def paired_per_iteration(fits, *, iterations, repeat, slow_seconds):
-    """:func:`per_iteration` of several methods, their fits taken in turns
-    (t(k1) and t(k2) of the first, then of the second, and again), so that
-    the machine's slow spells, which last seconds to minutes here, fall on
-    all of them rather than on whichever was being timed: the ratios are
-    what the table is read for."""
-    plans = []
-    for fit in fits:
-        first = fit(1)
-        slow = first > slow_seconds
-        plans.append(
-            {"first": [first], "second": [], "k2": 3 if slow else 1 + iterations, "repeat": 1 if slow else repeat}
-        )
-    for turn in range(max(plan["repeat"] for plan in plans)):
-        for fit, plan in zip(fits, plans, strict=True):
-            if turn >= plan["repeat"]:
-                continue
-            if turn > 0:
-                plan["first"].append(fit(1))
-            plan["second"].append(fit(plan["k2"]))
-    return [
-        PerIteration(
-            (statistics.median(plan["second"]) - statistics.median(plan["first"])) / (plan["k2"] - 1),
-            1, plan["k2"], plan["repeat"],
-        )  # fmt: skip
-        for plan in plans
-    ]
+    first = [fit(1)]
+    if first[0] > slow_seconds:
+        k2, repeat = 3, 1
+    else:
+        k2 = 1 + iterations
+        first += [fit(1) for _ in range(repeat - 1)]
+    second = [fit(k2) for _ in range(repeat)]
+    seconds = (statistics.median(second) - statistics.median(first)) / (k2 - 1)
+    return PerIteration(seconds, 1, k2, repeat)
 
 
 @dataclass
@@ -422,38 +399,31 @@ class Comparison:
     def row(self, comparison, fastnmf, reference, ratio, note=""):
         self.table.add(Row(self.size, self.dtype, self.r, comparison, fastnmf, reference, ratio, note))
 
-    def _timed(self, fits):
+    def _per_iteration(self, fit, warm):
+        warm()
         a = self.args
-        return paired_per_iteration(fits, iterations=a.iterations, repeat=a.repeat, slow_seconds=a.slow_seconds)
+        return per_iteration(fit, iterations=a.iterations, repeat=a.repeat, slow_seconds=a.slow_seconds)
 
-    def fastnmf_per_iteration(self, loss, solver=None, mask=None, reference=None):
-        """fastnmf's per-iteration time for (loss, solver, mask); with
-        ``reference`` (a fit function), timed in turns with it, and then
-        (ours, theirs). Without one, the time measured for an earlier row is
-        reused."""
+    def fastnmf_per_iteration(self, loss, solver=None, mask=None):
+        """Measured once per (loss, solver, mask) and reused by later rows."""
         key = (loss, solver, mask)
-        if reference is None and key in self._fastnmf_timings:
-            return self._fastnmf_timings[key]
+        if key not in self._fastnmf_timings:
+            self._fastnmf_timings[key] = self._measure_fastnmf(loss, solver, mask)
+        return self._fastnmf_timings[key]
+
+    def _measure_fastnmf(self, loss, solver, mask):
         threads = self.args.threads
 
         def fit(k, V=self.V, W0=self.W0):
             return fastnmf_fit(V, W0, self.H0, loss=loss, iterations=k, threads=threads, solver=solver, mask=mask)[0]
 
-        fit(2, self.warm_V, self.warm_W0)
-        if reference is None:
-            (ours,) = self._timed([fit])
-            self._fastnmf_timings[key] = ours
-            return ours
-        ours, theirs = self._timed([fit, reference])
-        self._fastnmf_timings[key] = ours
-        return ours, theirs
+        return self._per_iteration(fit, lambda: fit(2, self.warm_V, self.warm_W0))
 
-    def sklearn_fit_function(self, loss, solver):
+    def sklearn_per_iteration(self, loss, solver):
         def fit(k, V=self.V, W0=self.W0):
             return sklearn_fit(V, W0, self.H0, loss=loss, solver=solver, iterations=k)[0]
 
-        fit(2, self.warm_V, self.warm_W0)
-        return fit
+        return self._per_iteration(fit, lambda: fit(2, self.warm_V, self.warm_W0))
 
     def mu_rows(self):
         mu = {"solver": "mu"} if self.solvers[0] is not None else {}
@@ -461,7 +431,8 @@ class Comparison:
         for name in self.args.mu_losses:
             loss = name if name in labels else float(name)
             label = labels.get(name, f"beta={name}")
-            ours, theirs = self.fastnmf_per_iteration(loss, **mu, reference=self.sklearn_fit_function(loss, "mu"))
+            ours = self.fastnmf_per_iteration(loss, **mu)
+            theirs = self.sklearn_per_iteration(loss, "mu")
             self.row(f"{label} MU vs sklearn mu", _ms(ours), _ms(theirs), _ratio(theirs, ours))
 
     def frobenius_solver_rows(self):
@@ -525,11 +496,12 @@ class Comparison:
             label = "frobenius" if beta == 2.0 else "KL"
             loss = LOSS_NAMES[beta]
             reference = MaskedReference(self.V, beta)
+            ours = self.fastnmf_per_iteration(loss, mask="observed")
 
             def fit(k, reference=reference):
                 return reference.timed_fit(self.W0, self.H0, k)[0]
 
-            ours, theirs = self.fastnmf_per_iteration(loss, mask="observed", reference=fit)
+            theirs = per_iteration(fit, iterations=a.iterations, repeat=a.repeat, slow_seconds=a.slow_seconds)
             # The same update: both from (W0, H0), a few iterations.
             W_ref, _ = reference.fit(self.W0, self.H0, 3)
             _, result = fastnmf_fit(

@@ -138,25 +138,6 @@ def test_masked_reference_is_the_same_update_as_fastnmf(scripts):
         np.testing.assert_allclose(result.H, H_ref, rtol=1e-9, atol=1e-12)
 
 
-def test_paired_timing_takes_the_methods_in_turns(scripts):
-    compare = scripts("compare_sklearn")
-    calls = []
-
-    def method(name, per_iteration, fixed):
-        def fit(k):
-            calls.append((name, k))
-            return fixed + per_iteration * k
-
-        return fit
-
-    fast, slow = compare.paired_per_iteration(
-        [method("fast", 0.001, 0.01), method("slow", 2.0, 0.5)], iterations=4, repeat=2, slow_seconds=1.0
-    )
-    assert calls == [("fast", 1), ("slow", 1), ("fast", 5), ("slow", 3), ("fast", 1), ("fast", 5)]
-    assert fast.seconds == pytest.approx(0.001) and (fast.k2, fast.repeat) == (5, 2)
-    assert slow.seconds == pytest.approx(2.0) and slow.coarse
-
-
 def test_compare_sklearn_runs_on_a_tiny_matrix(scripts, capsys):
     pytest.importorskip("sklearn")
     compare = scripts("compare_sklearn")
