@@ -23,7 +23,10 @@ same dtype, and the table gives:
   costs of a fit (input checks, the transposed copy, the final loss). Every
   method is first run once on a slice of V, so Numba's compilation is never
   timed. A method whose 1-iteration fit takes over ``--slow-seconds`` is
-  timed with k2 = 3 and a single repeat (marked ``*``).
+  timed with k2 = 3 and a single repeat (marked ``*``). Each method's fits
+  run in one block, not in turns with the other method's: after a
+  scikit-learn fit, OpenBLAS's threads spin on for a while and slow the
+  fastnmf fit that follows (see docs/performance.md, "Tried and not kept").
 
 - **Time to loss**: scikit-learn's ``solver="cd"`` runs 200 iterations
   (``--cd-iterations``); its loss is the target. Each fastnmf Frobenius
