@@ -83,7 +83,7 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     """
     zero = eps - eps
     one = eps / eps
-    expo = beta - (one + one)
+    expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
     kl = beta == one and not with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0

@@ -118,7 +118,7 @@ def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, wi
                 ab[t, u] = X[i0 + t, j0 + u] * inverse * inverse
                 d[t, u] = inverse
         return part
-    num_expo = beta - (one + one)
+    num_expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
     den_expo = beta - one
     for t in range(rows):
         for u in range(cols):
