@@ -208,9 +208,11 @@ def test_float32_kernels_compute_in_float32():
         assert not np.array_equal(r32[name], r64[name].astype(np.float32)), name
 
 
-def _float32_typemap(func, *arg_types):
-    """Numba's types of ``func``'s local variables for these argument types
-    (with float32 data), from a fresh uncached compile of its Python source."""
+def _compiled_afresh(func, *arg_types):
+    """``func``'s Python source compiled (serially, without the cache) for
+    these argument types: the compile result, whose ``type_annotation``
+    holds Numba's types of the local variables and ``signature`` the
+    return type."""
     dispatcher = numba.njit(func.py_func)
     dispatcher.compile(arg_types)
     return dispatcher.overloads[arg_types]
@@ -228,14 +230,14 @@ def test_float32_coefficients_are_float32():
     f32, f64, i32, i64, flag = numba.float32, numba.float64, numba.int32, numba.int64, numba.boolean
     vector = functools.partial(numba.types.Array, ndim=1, layout="C")
     matrix = functools.partial(numba.types.Array, ndim=2, layout="C")
-    sampled = _float32_typemap(
+    sampled = _compiled_afresh(
         csr.csr_sampled_numerator, vector(i32), vector(i32), vector(f32), matrix(f32), matrix(f32), f32, f32,
         vector(i64), matrix(f32), vector(f64), flag, flag,
     )  # fmt: skip
-    tiles = _float32_typemap(
+    tiles = _compiled_afresh(
         dense._tile_coefficients, matrix(f32), matrix(f32), i64, i64, matrix(f32), i64, f32, f32, flag, flag
     )
-    powers = _float32_typemap(
+    powers = _compiled_afresh(
         dense.all_entries_power_product, matrix(f32), matrix(f32), f32, f32, vector(i64), matrix(f32),
         vector(f64), flag,
     )  # fmt: skip
@@ -243,5 +245,5 @@ def test_float32_coefficients_are_float32():
         typemap = result.type_annotation.typemap
         for name in names:
             assert typemap[name] == f32, (name, typemap[name])
-    observed = _float32_typemap(csr._observed_entry, f32, f32, f32, f32, f32, f32, flag)
+    observed = _compiled_afresh(csr._observed_entry, f32, f32, f32, f32, f32, f32, flag)
     assert observed.signature.return_type == numba.types.Tuple((f32, f32, f64))
