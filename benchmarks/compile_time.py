@@ -14,6 +14,12 @@ the kernels' own shares come from Numba's compile events
 compiles). Then a warm run, a new process on the cache the last cold run
 filled, gives the import time and the first fit's time (code loaded from the
 cache), which is what a user's second session pays.
+
+Then the same for ``fastnmf precompile --jobs N`` (N = ``--jobs``, by default
+one per available core): the wall time of the command on an empty cache,
+which compiles every kernel (the recommendation ones too) in N processes at
+once, and a check that every fit afterwards loads its kernels from that
+cache (no compile event).
 """
 
 import argparse
@@ -88,19 +94,31 @@ def child(kinds):
     print(json.dumps({"import": imported, "fits": fit_seconds, "kernels": durations}))
 
 
-def run_child(cache, kinds):
+def _environment(cache):
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=path)
+    return dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=path)
+
+
+def run_child(cache, kinds):
     done = subprocess.run(
-        [sys.executable, __file__, "--child", kinds], env=env, capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", kinds], env=_environment(cache), capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_precompile(cache, jobs):
+    """Seconds of ``fastnmf precompile --jobs jobs`` on an empty cache."""
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "fastnmf", "precompile", "--jobs", str(jobs)]
+    subprocess.run(command, env=_environment(cache), capture_output=True, text=True, check=True)
+    return time.perf_counter() - started
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="fastnmf's cold compile time and warm start.")
     parser.add_argument("--runs", type=int, default=3, help="cold runs (each a new process and cache)")
     parser.add_argument("--kinds", choices=["all", "one"], default="all", help="every solver path, or one")
+    parser.add_argument("--jobs", type=int, default=None, help="processes of `fastnmf precompile` (0: skip it)")
     parser.add_argument("--child", choices=["all", "one"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -108,6 +126,10 @@ def main(argv=None):
         return 0
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.jobs is None:
+        from fastnmf._precompile import available_cores
+
+        args.jobs = available_cores()
     cold, kernels = [], collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as scratch:
         for run in range(args.runs):
@@ -118,11 +140,22 @@ def main(argv=None):
                 kernels[name].append(seconds)
             print(f"cold run {run + 1}: {cold[-1]:.2f} s", file=sys.stderr, flush=True)
         warm = run_child(cache, args.kinds)
+        precompiled, leftovers = [], set()
+        for run in range(args.runs if args.jobs > 0 else 0):
+            cache = os.path.join(scratch, f"precompiled{run}")
+            precompiled.append(run_precompile(cache, args.jobs))
+            leftovers.update(run_child(cache, args.kinds)["kernels"])
+            print(f"precompile run {run + 1}: {precompiled[-1]:.2f} s", file=sys.stderr, flush=True)
     what = "every solver path, float32 and float64" if args.kinds == "all" else "one fit"
     runs = ", ".join(f"{seconds:.2f}" for seconds in cold)
     print(f"cold compile of {what}, {args.runs} run(s): {runs} s (median {statistics.median(cold):.2f} s)")
     print(f"warm cache, new process: import {warm['import']:.2f} s, first fit {warm['fits'][0]:.3f} s, "
           f"all fits {sum(warm['fits']):.2f} s")  # fmt: skip
+    if precompiled:
+        runs = ", ".join(f"{seconds:.2f}" for seconds in precompiled)
+        print(f"fastnmf precompile --jobs {args.jobs} (every kernel), {len(precompiled)} run(s): {runs} s "
+              f"(median {statistics.median(precompiled):.2f} s); compiled by the fits afterwards: "
+              f"{', '.join(sorted(leftovers)) or 'nothing'}")  # fmt: skip
     print("compile events per kernel (median seconds over the cold runs; nested):")
     for name, values in sorted(kernels.items(), key=lambda item: -statistics.median(item[1]))[:12]:
         print(f"  {statistics.median(values):6.2f}  {name}")

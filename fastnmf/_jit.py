@@ -4,9 +4,14 @@ Every kernel module imports :func:`kernel` (parallel), :func:`serial_kernel`
 or :func:`inlined_kernel` from here and never calls ``numba.njit`` itself, so
 the options below hold for the whole package:
 
-- ``cache=True``: compiled machine code is written next to the sources (or to
-  ``NUMBA_CACHE_DIR``) and reused by later processes, so only the first call on
-  a machine pays the compile cost.
+- ``cache=True`` for the parallel kernels: compiled machine code is written
+  next to the sources (or to ``NUMBA_CACHE_DIR``) and reused by later
+  processes, so only the first call on a machine pays the compile cost. The
+  serial helpers are not cached: their code is compiled into each kernel that
+  calls them, so their own cache entries would never be loaded, and
+  ``fastnmf precompile`` (:mod:`fastnmf._precompile`) compiles kernels in
+  several processes at once, which must not write the same cache files (cold
+  compile of every kernel: the same time either way, 27.2-28.7 s).
 - ``fastmath``: only the flags that let LLVM vectorize reductions and fuse
   multiply-adds. ``nnan`` and ``ninf`` are deliberately left out: NaN and Inf
   must keep their meaning so that the epsilon policy (see
@@ -50,20 +55,20 @@ from numba import njit  # noqa: E402
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
-_OPTIONS = dict(cache=True, fastmath=set(FASTMATH), error_model="numpy", nogil=True)
+_OPTIONS = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True)
 
 
 def kernel(func):
     """Compile ``func`` as a parallel kernel (its ``prange`` loops run on threads)."""
-    return njit(parallel=True, **_OPTIONS)(func)
+    return njit(parallel=True, cache=True, **_OPTIONS)(func)
 
 
 def serial_kernel(func):
     """Compile ``func`` as a serial helper that kernels call."""
-    return njit(parallel=False, **_OPTIONS)(func)
+    return njit(parallel=False, cache=False, **_OPTIONS)(func)
 
 
 def inlined_kernel(func):
     """Compile ``func`` as a serial helper that Numba inlines into the kernels
     calling it, before LLVM sees them."""
-    return njit(parallel=False, inline="always", **_OPTIONS)(func)
+    return njit(parallel=False, inline="always", cache=False, **_OPTIONS)(func)

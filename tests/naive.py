@@ -305,17 +305,6 @@ def csr_observed_terms(indptr, indices, data, weights, A, B, beta, eps=EPS):
     return num, den, loss
 
 
-def csr_sampled_product(indptr, indices, A, B):
-    """out[p] = A[i] . B[j] for each stored entry p = (i, j)."""
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
-    out = np.zeros(len(indices))
-    for i in range(len(indptr) - 1):
-        for p in range(indptr[i], indptr[i + 1]):
-            out[p] = A[i] @ B[indices[p]]
-    return out
-
-
 def dense_terms(V, weights, beta, wh, eps=EPS):
     """From wh = W H: ``(M V wh^(beta-2), M wh^(beta-1), sum M d(V | wh))``,
     wh clamped unless beta == 2; entries of weight 0 give 0 (V may be NaN

@@ -219,7 +219,7 @@ def test_thread_scaling_runs_on_a_tiny_matrix(scripts, capsys):
 
 def test_compile_time_runs_one_fit(scripts, capsys):
     compile_time = scripts("compile_time")
-    assert compile_time.main(["--runs", "1", "--kinds", "one"]) == 0
+    assert compile_time.main(["--runs", "1", "--kinds", "one", "--jobs", "0"]) == 0  # precompile: test_precompile.py
     out = capsys.readouterr().out
     assert "cold compile of one fit, 1 run(s)" in out and "warm cache, new process: import" in out
 

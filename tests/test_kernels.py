@@ -142,9 +142,6 @@ def run_every_kernel(dtype, seed=7):
             num, den, parts, False, False,
         )  # fmt: skip
         results[f"csr_observed_terms_{name}"] = np.concatenate([num, den])
-    out = np.empty(X.nnz, dtype)
-    K.csr_sampled_product(X.indptr, X.indices, A, B, out)
-    results["csr_sampled_product"] = out
     V = X.toarray()
     num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(-(-m // 3))
     K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, beta, eps, 3, 2, num, den, parts, True, True)

@@ -130,15 +130,6 @@ def test_csr_observed_terms(beta, weighted, with_loss, dtype, n_threads):
         assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
 
 
-def test_csr_sampled_product(dtype, n_threads):
-    for shape_id, _ in every_case(n_threads):
-        X, A, B = make_case(shape_id, dtype)
-        out = nan_array(X.nnz, dtype)
-        K.csr_sampled_product(X.indptr, X.indices, A, B, out)
-        ref = naive.csr_sampled_product(X.indptr, X.indices, A, B)
-        assert_close(out, ref, dtype, err_msg=shape_id)
-
-
 def test_csr_kernels_every_group_remainder(dtype):
     """The CSR kernels take a row's entries four at a time, then the rest one
     at a time: rows of 0 to 9 entries cover every remainder and group count."""

@@ -37,7 +37,6 @@ CSR_KERNELS = [
     "csr_observed_terms_kl",
     "observed_terms_frobenius",
     "observed_terms_kl",
-    "csr_sampled_product",
 ]
 
 
@@ -77,8 +76,6 @@ class CSRKernels:
     timeout = 60
 
     def setup(self, size, kernel, side, dtype, r, n_threads):
-        if kernel == "csr_sampled_product" and side == "H":
-            raise NotImplementedError("csr_sampled_product predicts at V's entries; one side is enough")
         self.threads = ThreadSetting(n_threads)
         V, W, Ht = factors_of(size, dtype, r)
         X, A, B = (V, W, Ht) if side == "W" else (_transposed(V), Ht, W)
@@ -97,7 +94,6 @@ class CSRKernels:
         self.eps = self.dtype.type(EPS)
         self.out = np.empty(A.shape, dtype=dtype)
         self.den = np.empty(A.shape, dtype=dtype)
-        self.values = np.empty(X.nnz, dtype=dtype)
         self.loss_parts = np.zeros(len(self.X.bounds) - 1)
         self.no_weights = np.empty(0, dtype=dtype)
         self.call = getattr(self, "_" + kernel.replace(".", "_"))
@@ -150,10 +146,6 @@ class CSRKernels:
 
     def _csr_observed_terms_kl(self):
         self._observed_terms(1.0)
-
-    def _csr_sampled_product(self):
-        X = self.X
-        K.csr_sampled_product(X.indptr, X.indices, self.A, self.B, self.values)
 
     def time_kernel(self, *params):
         self.call()

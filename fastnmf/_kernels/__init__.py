@@ -1,7 +1,7 @@
 """Numba kernels. Only arrays and scalars go in: no SciPy objects, strings or
 None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
-from .csr import csr_observed_terms, csr_sampled_numerator, csr_sampled_product, csr_times_dense
+from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
 from .dense import all_entries_power_product, dense_tile_terms
 from .gram import gram_parts
 from .hals import hals_rows
@@ -11,7 +11,6 @@ __all__ = [
     "all_entries_power_product",
     "csr_observed_terms",
     "csr_sampled_numerator",
-    "csr_sampled_product",
     "csr_times_dense",
     "dense_tile_terms",
     "gram_parts",

@@ -196,16 +196,3 @@ def csr_observed_terms(
                 add_row(den, i, B, j, d_coef)
                 part += loss
         loss_parts[c] = part
-
-
-@kernel
-def csr_sampled_product(indptr, indices, A, B, out):
-    """out[p] = A[i] . B[j] for each stored entry p = (i, j) of X's pattern
-    (predictions at given pairs without forming A B^T)."""
-    r = A.shape[1]
-    for i in prange(indptr.shape[0] - 1):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            out[p] = 0
-            for k in range(r):
-                out[p] += A[i, k] * B[j, k]

@@ -7,7 +7,8 @@ Subcommands:
   topic, from a UCI corpus, a count matrix and a vocabulary, or a folder of
   text files;
 - ``recommend RATINGS --user U``: the top-k unrated items of given users;
-- ``demo``: topics of Python's own language reference (no download).
+- ``demo``: topics of Python's own language reference (no download);
+- ``precompile``: every kernel compiled into Numba's cache, in parallel.
 
 A user mistake (a missing file, a bad rank, negative data, a malformed file)
 prints one line, ``fastnmf: error: ...``, on stderr and exits with status 1
@@ -31,6 +32,7 @@ from ._arguments import (
 )
 from ._errors import EXIT_USAGE, EXIT_USER_ERROR, CommandError, describe
 from ._factorize import add_factorize_command, run_factorize
+from ._precompile import add_precompile_command, run_precompile
 from ._progress import PROGRESS_INTERVAL, ProgressBar, show_warning
 from ._recommend import add_recommend_command, run_recommend
 from ._topics import add_topics_command, run_topics
@@ -53,6 +55,7 @@ __all__ = [
     "positive_int",
     "run_demo",
     "run_factorize",
+    "run_precompile",
     "run_recommend",
     "run_topics",
 ]
@@ -95,6 +98,8 @@ def build_parser():
     demo.add_argument("--terms", type=positive_int, default=8, help="terms per topic (default 8)")
     demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     demo.set_defaults(run=run_demo)
+
+    add_precompile_command(commands)
     return parser
 
 
