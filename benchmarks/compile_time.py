@@ -100,9 +100,8 @@ def _environment(cache):
 
 
 def run_child(cache, kinds):
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", kinds], env=_environment(cache), capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, __file__, "--child", kinds]
+    done = subprocess.run(command, env=_environment(cache), capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -60,7 +60,8 @@ _FIXED = {
 
 def signature(name, dtype):
     """The argument types of kernel ``name`` for values of ``dtype`` (a Numba float type)."""
-    typed = {"A": types.Array(dtype, 2, "C"), "a": types.Array(dtype, 1, "C"), "T": types.Array(dtype, 3, "C"), "x": dtype}
+    typed = {"A": types.Array(dtype, 2, "C"), "a": types.Array(dtype, 1, "C"), "T": types.Array(dtype, 3, "C")}
+    typed["x"] = dtype
     return tuple(typed[kind] if kind in typed else _FIXED[kind] for kind in KERNELS[name][1])
 
 
