@@ -38,8 +38,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _fits(kinds):
-    """(description, V, keyword arguments) of every solver path, or of the
-    first one only with kinds == "one"."""
+    """(description, V, rank, keyword arguments) of every solver path, or of
+    the first one only with kinds == "one". HALS runs twice: at rank 3 its
+    rows are swept side by side, at a rank above LANES_MAX_RANK one by one
+    (two kernels)."""
+    from fastnmf._hals import LANES_MAX_RANK
+
     import numpy as np
     import scipy.sparse as sp
 
@@ -58,10 +62,13 @@ def _fits(kinds):
                 dict(loss="frobenius", mask=mask),
                 dict(loss="kullback-leibler", mask=mask),
             ):
-                yield f"{np.dtype(dtype).name} {kind} {kwargs}", V, kwargs
+                yield f"{np.dtype(dtype).name} {kind} {kwargs}", V, 3, kwargs
                 if kinds == "one":
                     return
-        yield f"{np.dtype(dtype).name} dense itakura-saito", dense, dict(loss="itakura-saito")
+        yield f"{np.dtype(dtype).name} dense itakura-saito", dense, 3, dict(loss="itakura-saito")
+        r = LANES_MAX_RANK + 1
+        wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
+        yield f"{np.dtype(dtype).name} csr hals r = {r}", sp.csr_array(wide), r, dict(loss="frobenius", solver="hals")
 
 
 def child(kinds):
@@ -87,9 +94,9 @@ def child(kinds):
     fit_seconds = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning after 3 iterations
-        for _, V, kwargs in _fits(kinds):
+        for _, V, r, kwargs in _fits(kinds):
             fit_started = time.perf_counter()
-            fastnmf.nmf(V, 3, max_iter=3, random_state=0, **kwargs)
+            fastnmf.nmf(V, r, max_iter=3, random_state=0, **kwargs)
             fit_seconds.append(time.perf_counter() - fit_started)
     print(json.dumps({"import": imported, "fits": fit_seconds, "kernels": durations}))
 

@@ -160,6 +160,9 @@ def run_every_kernel(dtype, seed=7):
     swept = A.copy()
     K.hals_rows(swept, num, np.ascontiguousarray(B.T @ B), l1, l2, dtype.type(tiny(dtype)), bounds, 4, 0.01)
     results["hals_rows"] = swept
+    swept = A.copy()
+    K.hals_lanes(swept, num, np.ascontiguousarray(B.T @ B), l1, l2, dtype.type(tiny(dtype)), bounds, 4, 0.01, 2)
+    results["hals_lanes"] = swept
     parts = np.empty((len(bounds) - 1, r, r), dtype)
     K.gram_parts(A, bounds, parts)
     results["gram_parts"] = parts

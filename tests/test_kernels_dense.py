@@ -164,11 +164,29 @@ def test_multiplicative_update_flushes_subnormals(dtype):
     assert_array_equal(A, np.array([[0.0, 1.0, smallest * 2]], dtype=dtype))
 
 
+def _sweep_rows(A, P, G, l1, l2, tiny_value, bounds, max_sweeps, delta_squared):
+    K.hals_rows(A, P, G, l1, l2, tiny_value, bounds, max_sweeps, delta_squared)
+
+
+def _sweep_lanes(lanes):
+    def sweep(A, P, G, l1, l2, tiny_value, bounds, max_sweeps, delta_squared):
+        K.hals_lanes(A, P, G, l1, l2, tiny_value, bounds, max_sweeps, delta_squared, lanes)
+
+    return sweep
+
+
+HALS_KERNELS = {"rows": _sweep_rows, "lanes3": _sweep_lanes(3), "lanes32": _sweep_lanes(32)}
+
+
+@pytest.mark.parametrize("kernel", list(HALS_KERNELS))
 @pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
 @pytest.mark.parametrize("max_sweeps", [1, 6])
-def test_hals_rows(max_sweeps, penalized, dtype, n_threads):
+def test_hals_rows(kernel, max_sweeps, penalized, dtype, n_threads):
+    """hals_rows, and hals_lanes with 3 lanes (rows taking lanes as others
+    stop, and a chunk's rows left over) and 32 (more lanes than rows)."""
+    sweep = HALS_KERNELS[kernel]
     rng = np.random.default_rng(11)
-    for m, n, r in [(1, 1, 1), (9, 7, 1), (12, 10, 3), (5, 30, 6)]:
+    for m, n, r in [(1, 1, 1), (9, 7, 1), (12, 10, 3), (5, 30, 6), (40, 25, 4)]:
         where = f"m={m}, n={n}, r={r}"
         X = rng.random((m, n))
         B = rng.random((n, r))
@@ -181,7 +199,7 @@ def test_hals_rows(max_sweeps, penalized, dtype, n_threads):
         l2 = (rng.random(m) * 0.1 if penalized else np.zeros(m)).astype(dtype)
         original = A.copy()
         bounds = uniform_row_chunks(m, r * r)
-        K.hals_rows(A, P, G, l1, l2, dtype.type(tiny(dtype)), bounds, max_sweeps, 0.01)
+        sweep(A, P, G, l1, l2, dtype.type(tiny(dtype)), bounds, max_sweeps, 0.01)
         ref = naive.hals_rows(original, P, G, l1, l2, tiny(dtype), max_sweeps, 0.01)
         assert A.dtype == dtype
         assert (A >= 0).all() and np.isfinite(A).all(), where

@@ -19,6 +19,7 @@ import fastnmf._kernels
 import fastnmf.recommend
 from fastnmf import _kernels as K
 from fastnmf import _precompile
+from fastnmf._hals import LANES_MAX_RANK
 from fastnmf.cli import main
 
 # Two cheap kernels for the tests that compile (a second or two each).
@@ -37,7 +38,7 @@ def parallel_kernels():
 
 
 def every_solver_path(dtype):
-    """(V, keyword arguments) of tiny fits that take every kernel of a fit."""
+    """(V, rank, keyword arguments) of tiny fits that take every kernel of a fit."""
     rng = np.random.default_rng(0)
     dense = (rng.random((12, 9)) + 0.1).astype(dtype)
     sparse = sp.random(12, 9, density=0.4, random_state=0, format="csr", dtype=dtype)
@@ -50,8 +51,12 @@ def every_solver_path(dtype):
             dict(loss="frobenius", mask=mask),
             dict(loss="kullback-leibler", mask=mask),
         ):
-            yield V, kwargs
-    yield dense, dict(loss="itakura-saito")
+            yield V, 3, kwargs
+    yield dense, 3, dict(loss="itakura-saito")
+    r = LANES_MAX_RANK + 1  # HALS one row at a time
+    wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
+    for V in (wide, sp.csr_array(wide)):
+        yield V, r, dict(loss="frobenius", solver="hals")
 
 
 def test_every_parallel_kernel_is_precompiled():
@@ -79,8 +84,8 @@ def test_signatures_are_those_of_the_calls(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastnmf.ConvergenceWarning)
         for dtype in (np.float32, np.float64):
-            for V, kwargs in every_solver_path(dtype):
-                fastnmf.nmf(V, 3, max_iter=2, random_state=0, **kwargs)
+            for V, r, kwargs in every_solver_path(dtype):
+                fastnmf.nmf(V, r, max_iter=2, random_state=0, **kwargs)
             X = sp.random(12, 9, density=0.4, random_state=1, format="csr", dtype=dtype)
             result = fastnmf.nmf(X, 3, mask="observed", max_iter=2, random_state=0)
             fastnmf.recommend.predict(result.W, result.H, [0, 1], [2, 3])

@@ -4,7 +4,7 @@ None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
 from .dense import all_entries_power_product, dense_tile_terms
 from .gram import gram_parts
-from .hals import hals_rows
+from .hals import hals_lanes, hals_rows
 from .update import multiplicative_update
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "csr_times_dense",
     "dense_tile_terms",
     "gram_parts",
+    "hals_lanes",
     "hals_rows",
     "multiplicative_update",
 ]
