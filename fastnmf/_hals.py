@@ -14,7 +14,7 @@ needs a barrier after every sweep). Then the same for H. Each sweep is an
 exact block coordinate-descent step, so the objective never increases.
 
 For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
-(kernel ``hals_lanes``), in chunks of about :data:`LANE_CHUNK_ROWS` rows;
+(kernel ``hals_lanes``), in chunks of 128 to 512 rows (:func:`lane_chunks`);
 beyond it, one row at a time (``hals_rows``), whose vector operations along a
 row are then long enough. Measured, the sweeps of one iteration on the 0.5M
 and 3M matrices of docs/performance.md (factors after five iterations, 2
@@ -23,7 +23,7 @@ float32 and float64); r = 40 to 64, 0.6 to 1.7 times (the H side slower: a
 chunk's r x 32 buffers outgrow the core's L1 cache in float64 from r = 40).
 Larger chunks leave fewer lanes idle while a chunk's last rows finish
 (0.5M, float64, r = 12, W side: 1.80 ms with 32 rows per chunk, 1.18 ms with
-128, 0.91 ms with 512).
+128, 0.91 ms with 512), but fewer chunks leave threads idle on many cores.
 """
 
 import numpy as np
@@ -33,11 +33,22 @@ from ._chunks import uniform_row_chunks
 from ._epsilon import tiny
 from ._kernels.hals import LANES
 
+
 ALPHA = 0.5
 DELTA = 0.1
 MAX_SWEEPS = 50
 LANES_MAX_RANK = 32
-LANE_CHUNK_ROWS = 512
+LANE_CHUNK_ROWS = (4 * LANES, 512)  # rows per chunk of hals_lanes, at least and at most
+LANE_CHUNKS = 16  # chunks wanted, between those bounds
+
+
+def lane_chunks(rows, r):
+    """Row chunks for hals_lanes: LANE_CHUNKS of them, each of LANE_CHUNK_ROWS
+    rows at least and at most (fewer, longer chunks keep more lanes busy; more
+    chunks keep more threads busy). They depend on the shape only."""
+    low, high = LANE_CHUNK_ROWS
+    per_chunk = min(high, max(low, rows // LANE_CHUNKS))
+    return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // per_chunk))
 
 
 def inner_sweeps(products_cost, rows, r):
@@ -61,9 +72,7 @@ class HALSSteps:
         self._w_products = None
 
     def _chunks(self, rows, r):
-        if self.lanes:
-            return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // LANE_CHUNK_ROWS))
-        return uniform_row_chunks(rows, r * r)
+        return lane_chunks(rows, r) if self.lanes else uniform_row_chunks(rows, r * r)
 
     def prepare(self, W, Ht, with_loss):
         P, G, data_loss = self.terms.w_products(W, Ht, with_loss)

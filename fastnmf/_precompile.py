@@ -40,7 +40,7 @@ KERNELS = {
     "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 4.1),
     "all_entries_power_product": ("dense", "AAxxkAlb", 3.3),
     "hals_rows": ("hals", "AAAaaxknq", 2.6),
-    "hals_lanes": ("hals", "AAAaaxknqn", 2.6),
+    "hals_lanes": ("hals", "AAAaaxknqn", 5.1),
     "multiplicative_update": ("update", "AAAAaaxxx", 2.4),
     "gram_parts": ("gram", "AkT", 2.2),
     "csr_times_dense": ("csr", "iiaAkAb", 1.8),

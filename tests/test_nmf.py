@@ -30,6 +30,7 @@ from conftest import (
     rtol_for,
     two_threads_or_skip,
 )
+import fastnmf._hals
 from fastnmf import ConvergenceWarning, NMFResult, nmf
 from fastnmf._threads import MIN_WORK_PER_THREAD
 
@@ -114,6 +115,34 @@ def test_objective_never_increases(beta, layout, penalty, dtype):
     slack = 1e-12 if dtype == np.float64 else 1e-6
     assert rise.max() <= slack, f"objective rose by {rise.max():.3g} (relative) at iteration {rise.argmax() + 1}"
     assert history[-1] < history[0]
+
+
+@pytest.mark.parametrize("penalty", ["none", "mixed"])
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_hals_row_and_lane_kernels_give_the_same_fit(layout, penalty, monkeypatch):
+    """HALS sweeps rows side by side for small r (hals_lanes) and one by one
+    above LANES_MAX_RANK (hals_rows): the same fit either way, and the
+    objective never increases. 300 rows: several chunks, each with more rows
+    than lanes."""
+    V = data(2.0, layout, np.float64, m=300, n=40)
+    options = dict(solver="hals", init="random", random_state=0, max_iter=30, tol=0, **PENALTIES[penalty])
+    options.update(EVERY_ITERATION)
+    lanes = nmf(V, 5, **options)
+    monkeypatch.setattr(fastnmf._hals, "LANES_MAX_RANK", 0)
+    rows = nmf(V, 5, **options)
+    assert_allclose(lanes.W, rows.W, rtol=1e-9, atol=1e-12)
+    assert_allclose(lanes.H, rows.H, rtol=1e-9, atol=1e-12)
+    for history in (lanes.loss_history, rows.loss_history):
+        assert (np.diff(history) <= 1e-12 * history[:-1]).all()
+
+
+def test_lane_chunks_depend_on_the_shape_only():
+    for rows in (1, 100, 129, 5_000, 20_000, 1_000_000):
+        bounds = fastnmf._hals.lane_chunks(rows, 10)
+        sizes = np.diff(bounds)
+        assert bounds[0] == 0 and bounds[-1] == rows and (sizes > 0).all()
+        assert sizes.max() <= max(rows, 2 * fastnmf._hals.LANE_CHUNK_ROWS[1])
+        assert len(sizes) == 1 or sizes.min() >= fastnmf._hals.LANE_CHUNK_ROWS[0]
 
 
 def test_result_fields_are_consistent():
