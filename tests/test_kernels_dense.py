@@ -181,7 +181,7 @@ HALS_KERNELS = {"rows": _sweep_rows, "lanes3": _sweep_lanes(3), "lanes32": _swee
 @pytest.mark.parametrize("kernel", list(HALS_KERNELS))
 @pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
 @pytest.mark.parametrize("max_sweeps", [1, 6])
-def test_hals_rows(kernel, max_sweeps, penalized, dtype, n_threads):
+def test_hals_kernels(kernel, max_sweeps, penalized, dtype, n_threads):
     """hals_rows, and hals_lanes with 3 lanes (rows taking lanes as others
     stop, and a chunk's rows left over) and 32 (more lanes than rows)."""
     sweep = HALS_KERNELS[kernel]
