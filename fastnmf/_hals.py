@@ -18,9 +18,11 @@ For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
 beyond it, one row at a time (``hals_rows``), whose vector operations along a
 row are then long enough. Measured, the sweeps of one iteration on the 0.5M
 and 3M matrices of docs/performance.md (factors after five iterations, 2
-threads): r = 10 to 32, 1.2 to 4.8 times faster side by side (W and H,
-float32 and float64); r = 40 to 64, 0.6 to 1.7 times (the H side slower: a
-chunk's r x 32 buffers outgrow the core's L1 cache in float64 from r = 40).
+threads, these chunks): r = 10 to 32, 1.1 to 3.6 times faster side by side
+(W and H, float32 and float64); r = 40 to 64, 0.6 to 1.7 times (the H side
+slower: a chunk's r x 32 buffers outgrow the core's L1 cache in float64
+from r = 40). The results differ from the row kernel's by rounding, and
+where rounding flips a row's stopping test, by one sweep of that row.
 Larger chunks leave fewer lanes idle while a chunk's last rows finish
 (0.5M, float64, r = 12, W side: 1.80 ms with 32 rows per chunk, 1.18 ms with
 128, 0.91 ms with 512), but fewer chunks leave threads idle on many cores.
