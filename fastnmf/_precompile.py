@@ -38,7 +38,6 @@ KERNELS = {
     "dense_tile_terms": ("dense", "AAAAxxnnAAlbb", 7.8),
     "csr_observed_terms": ("csr", "iiaaAAxxkAAlbb", 4.7),
     "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 4.1),
-    "all_entries_power_product": ("dense", "AAxxkAlb", 3.3),
     "hals_rows": ("hals", "AAAaaxknq", 2.6),
     "hals_lanes": ("hals", "AAAaaxknqn", 5.1),
     "multiplicative_update": ("update", "AAAAaaxxx", 2.4),

@@ -21,8 +21,8 @@ A layout class turns its data into these terms as cheaply as it can:
 - :class:`SparseTerms`: V is CSR and its implicit zeros are zeros. A B^T is
   evaluated only at V's nonzeros; the implicit zeros' share of the
   denominator and the objective comes from r x r Gram matrices (beta = 2),
-  column sums (beta = 1) or, for other beta, a fused pass over all entries
-  that stores none of them.
+  column sums (beta = 1) or, for other beta, the dense tile kernel over all
+  entries with V taken as zero (nothing m x n stored).
 - :class:`ObservedTerms`: only the stored entries of a CSR matrix are
   observed (the ratings case, or any sparse mask); everything is O(nnz r).
 
@@ -406,8 +406,7 @@ class SparseTerms(_Base):
             if with_loss:  # sum of (A B^T)_ij over all entries
                 zero_part = float(np.einsum("ik,jk->", column_sums(A, np.float64), column_sums(B, np.float64)))
         else:
-            den, power_sum = all_entries_power_product(A, B, self.beta_typed, self.eps, with_loss)
-            zero_part = power_sum / self.beta
+            den, zero_part = all_entries_power_product(A, B, self.beta_typed, self.eps, with_loss)
         loss = sampled_loss + zero_part if with_loss else None
         return num, den, loss
 
@@ -448,10 +447,14 @@ class ObservedTerms(_Base):
 
 
 def all_entries_power_product(A, B, beta, eps, with_loss):
-    """den = clamp(A B^T)^(beta - 1) @ B and sum((A B^T)^beta) over all m x n
-    entries, without forming A B^T (see the kernel of the same name)."""
+    """den = clamp(A B^T)^(beta - 1) @ B over all m x n entries, and the
+    float64 sum of d(0 | ab) = ab^beta / beta over them (0.0 without
+    ``with_loss``): the dense tile kernel with X = 0 (an X of no rows, see
+    :func:`fastnmf._kernels.dense_tile_terms`), so no block of A B^T outlives
+    its tile."""
+    rows, cols = dense_tiles(A.shape[1])
     den = np.empty(A.shape, dtype=A.dtype)
-    bounds = uniform_row_chunks(A.shape[0], B.shape[0] * A.shape[1])
-    parts = np.zeros(len(bounds) - 1)
-    K.all_entries_power_product(A, B, beta, eps, bounds, den, parts, with_loss)
+    parts = np.zeros(-(-A.shape[0] // rows))
+    nothing = np.empty((0, 0), dtype=A.dtype)
+    K.dense_tile_terms(nothing, nothing, A, B, beta, eps, rows, cols, nothing, den, parts, with_loss, True)
     return den, float(parts.sum())

@@ -149,9 +149,9 @@ def run_every_kernel(dtype, seed=7):
     num = np.empty((m, r), dtype)  # Kullback-Leibler without the objective: the written-out path
     K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, dtype.type(1), eps, 3, 2, num, den, parts, False, False)
     results["dense_tile_terms_kl"] = num
-    power_den, parts = np.empty(A.shape, dtype), np.empty(len(bounds) - 1)
-    K.all_entries_power_product(A, B, beta, eps, bounds, power_den, parts, True)
-    results["all_entries_power_product"], results["all_entries_power_product_loss"] = power_den, parts
+    power_den, parts, nothing = np.empty(A.shape, dtype), np.empty(-(-m // 3)), np.empty((0, 0), dtype)
+    K.dense_tile_terms(nothing, nothing, A, B, beta, eps, 3, 2, nothing, power_den, parts, True, True)
+    results["dense_tile_terms_x_zero"], results["dense_tile_terms_x_zero_loss"] = power_den, parts
     updated = A.copy()
     l1, l2 = np.full(m, 0.1, dtype), np.full(m, 0.2, dtype)
     no_gram = np.empty((0, 0), dtype)
@@ -202,7 +202,7 @@ def test_float32_kernels_compute_in_float32():
     results would be the float64 ones rounded, entry for entry."""
     r32 = run_every_kernel(np.dtype(np.float32))
     r64 = run_every_kernel(np.dtype(np.float64))
-    compared = ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_tile_terms", "all_entries_power_product")
+    compared = ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_tile_terms", "dense_tile_terms_x_zero")
     for name in compared:
         assert_allclose(r32[name], r64[name], rtol=1e-4, err_msg=name)
         assert not np.array_equal(r32[name], r64[name].astype(np.float32)), name
@@ -237,11 +237,7 @@ def test_float32_coefficients_are_float32():
     tiles = _compiled_afresh(
         dense._tile_coefficients, matrix(f32), matrix(f32), i64, i64, matrix(f32), i64, f32, f32, flag, flag
     )
-    powers = _compiled_afresh(
-        dense.all_entries_power_product, matrix(f32), matrix(f32), f32, f32, vector(i64), matrix(f32),
-        vector(f64), flag,
-    )  # fmt: skip
-    for result, names in ((sampled, ["expo"]), (tiles, ["num_expo", "den_expo"]), (powers, ["expo"])):
+    for result, names in ((sampled, ["expo"]), (tiles, ["num_expo", "den_expo"])):
         typemap = result.type_annotation.typemap
         for name in names:
             assert typemap[name] == f32, (name, typemap[name])

@@ -2,12 +2,14 @@
 kernels against their NumPy twins (see test_kernels.py for the grid).
 """
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import naive
-from conftest import BETAS, rtol_for
+from conftest import BETAS, POSITIVE_BETAS, rtol_for
 from fastnmf import _kernels as K
 from fastnmf._chunks import uniform_row_chunks
 from fastnmf._epsilon import EPS, tiny
@@ -67,20 +69,26 @@ def test_dense_tile_terms(beta, weighted, dtype, n_threads):
                     assert_array_equal(parts, 0.0, err_msg=where)
 
 
-@pytest.mark.parametrize("beta", BETAS)
-def test_all_entries_power_product(beta, dtype, n_threads):
-    for shape_id, chunks in every_case(n_threads):
+@pytest.mark.parametrize("beta", POSITIVE_BETAS)
+def test_dense_tile_terms_with_x_zero(beta, dtype, n_threads):
+    """An X of no rows stands for X = 0 (the sparse update's denominator over
+    every entry, beta other than 1 and 2): den = clamp(A B^T)^(beta - 1) B
+    and the objective sum ab^beta / beta; num is not touched."""
+    nothing = np.empty((0, 0), dtype)
+    for shape_id, _ in every_case(n_threads):
         _, A, B = make_case(shape_id, dtype)  # zero rows/columns: the clamp at eps
-        bounds = row_bounds(A.shape[0], chunks, n_cols=B.shape[0])
         ref, ref_sum = naive.all_entries_power_product(A, B, beta)
-        for with_loss in (True, False) if n_threads == 1 else (True,):
-            where = f"{shape_id}, {chunks}, with_loss={with_loss}"
+        for (rows, cols), with_loss in itertools.product(TILES, (True, False) if n_threads == 1 else (True,)):
+            where = f"{shape_id}, tiles {rows} x {cols}, with_loss={with_loss}"
             den = np.full(A.shape, np.nan, dtype)
-            parts = loss_parts_for(bounds)
-            K.all_entries_power_product(A, B, dtype.type(beta), dtype.type(EPS), bounds, den, parts, with_loss)
+            parts = np.full(-(-A.shape[0] // rows), np.nan)
+            K.dense_tile_terms(
+                nothing, nothing, A, B, dtype.type(beta), dtype.type(EPS), rows, cols, nothing, den, parts,
+                with_loss, True,
+            )  # fmt: skip
             assert_close(den, ref, dtype, err_msg=where)
             if with_loss:
-                assert_allclose(parts.sum(), ref_sum, rtol=rtol_for(dtype), err_msg=where)
+                assert_allclose(parts.sum(), ref_sum / beta, rtol=rtol_for(dtype), err_msg=where)
             else:
                 assert_array_equal(parts, 0.0, err_msg=where)
 

@@ -2,13 +2,12 @@
 None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
-from .dense import all_entries_power_product, dense_tile_terms
+from .dense import dense_tile_terms
 from .gram import gram_parts
 from .hals import hals_lanes, hals_rows
 from .update import multiplicative_update
 
 __all__ = [
-    "all_entries_power_product",
     "csr_observed_terms",
     "csr_sampled_numerator",
     "csr_times_dense",
