@@ -202,8 +202,10 @@ class DenseTileTerms:
 
 
 class AllEntriesPowerProduct:
-    """The fused all-entries pass of sparse V with beta = 1.5 (the kernel
-    ``all_entries_power_product``): the O(m n r) part of such an update."""
+    """The pass over all entries of a sparse V's update with beta = 1.5
+    (``fastnmf._terms.all_entries_power_product``: the dense tile kernel with
+    X = 0; a fused kernel of its own until 2026-11-28): the O(m n r) part of
+    such an update."""
 
     params = [SIZES, DTYPES, RANKS, THREADS]
     param_names = ["size", "dtype", "r", "n_threads"]
