@@ -2,7 +2,7 @@
 cores at once (``fastnmf precompile``).
 
 Numba compiles on one thread, and compiling every kernel for float32 and
-float64 takes about 28 s on the 2-core development machine (see "Compile
+float64 takes about 30 s on the 2-core development machine (see "Compile
 cost" in docs/performance.md). Each kernel compiles independently, so this
 module hands groups of kernels to worker processes, which write the
 compiled code to the cache that every later process loads from (0.2 s for
