@@ -130,11 +130,17 @@ def precompile(jobs=None, names=None):
         for group in partition(names, jobs)
     ]
     times = {}
-    for worker in workers:
-        out, err = worker.communicate()
-        if worker.returncode != 0:
-            raise RuntimeError(f"compiling {' '.join(worker.args[3:])} failed:\n{err[-4000:]}")
-        times.update({name: tuple(value) for name, value in json.loads(out.splitlines()[-1]).items()})
+    try:
+        for worker in workers:
+            out, err = worker.communicate()
+            if worker.returncode != 0:
+                raise RuntimeError(f"compiling {' '.join(worker.args[3:])} failed:\n{err[-4000:]}")
+            times.update({name: tuple(value) for name, value in json.loads(out.splitlines()[-1]).items()})
+    finally:
+        for worker in workers:  # after a failure or an interrupt, the others stop too
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
     return times
 
 
