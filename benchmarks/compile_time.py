@@ -38,37 +38,18 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _fits(kinds):
-    """(description, V, rank, keyword arguments) of every solver path, or of
-    the first one only with kinds == "one". HALS runs twice: at rank 3 its
-    rows are swept side by side, at a rank above LANES_MAX_RANK one by one
-    (two kernels)."""
-    from fastnmf._hals import LANES_MAX_RANK
-
+    """(description, V, rank, keyword arguments) of every solver path
+    (``fastnmf._precompile.solver_paths``), float64 then float32, or of the
+    first one only with kinds == "one"."""
     import numpy as np
-    import scipy.sparse as sp
 
-    rng = np.random.default_rng(0)
+    from fastnmf._precompile import solver_paths
+
     for dtype in (np.float64, np.float32):
-        dense = (rng.random((30, 20)) + 0.1).astype(dtype)
-        weights = (dense > 0.4).astype(dtype)
-        sparse = sp.random(30, 20, density=0.3, random_state=0, format="csr", dtype=dtype)
-        for V, mask in ((dense, weights), (sparse, "observed")):
-            kind = "csr" if sp.issparse(V) else "dense"
-            for kwargs in (
-                dict(loss="frobenius", solver="mu"),
-                dict(loss="frobenius", solver="hals"),
-                dict(loss="kullback-leibler"),
-                dict(loss=1.5),
-                dict(loss="frobenius", mask=mask),
-                dict(loss="kullback-leibler", mask=mask),
-            ):
-                yield f"{np.dtype(dtype).name} {kind} {kwargs}", V, 3, kwargs
-                if kinds == "one":
-                    return
-        yield f"{np.dtype(dtype).name} dense itakura-saito", dense, 3, dict(loss="itakura-saito")
-        r = LANES_MAX_RANK + 1
-        wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
-        yield f"{np.dtype(dtype).name} csr hals r = {r}", sp.csr_array(wide), r, dict(loss="frobenius", solver="hals")
+        for fit in solver_paths(dtype):
+            yield fit
+            if kinds == "one":
+                return
 
 
 def child(kinds):

@@ -13,12 +13,14 @@ cached at all (see :mod:`fastnmf._jit`), so they cannot collide either.
 
 The signatures are the ones fits and the recommendation functions pass:
 C-ordered arrays, int32 CSR indices (SciPy's), float32 or float64 values.
-``tests/test_precompile.py`` checks them against the real calls. Anything
+``tests/test_precompile.py`` checks them against the real calls of the fits
+of :func:`solver_paths` (which ``benchmarks/compile_time.py`` times). Anything
 else (int64 indices of a matrix with 2^31 or more entries, say) compiles on
 first use, as without this module.
 """
 
 import json
+import numbers
 import os
 import subprocess
 import sys
@@ -63,6 +65,39 @@ def signature(name, dtype):
     typed = {"A": types.Array(dtype, 2, "C"), "a": types.Array(dtype, 1, "C"), "T": types.Array(dtype, 3, "C")}
     typed["x"] = dtype
     return tuple(typed[kind] if kind in typed else _FIXED[kind] for kind in KERNELS[name][1])
+
+
+def solver_paths(dtype):
+    """(description, V, rank, keyword arguments) of tiny fits in ``dtype``
+    that, together, call every kernel of a fit: dense and CSR, Frobenius
+    (MU, HALS with rows side by side, masked), Kullback-Leibler (masked or
+    not), beta = 1.5, Itakura-Saito (dense), and HALS at a rank above
+    LANES_MAX_RANK (one row at a time)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from ._hals import LANES_MAX_RANK
+
+    name = np.dtype(dtype).name
+    rng = np.random.default_rng(0)
+    dense = (rng.random((30, 20)) + 0.1).astype(dtype)
+    sparse = sp.random(30, 20, density=0.3, random_state=0, format="csr", dtype=dtype)
+    for V, mask in ((dense, (dense > 0.4).astype(dtype)), (sparse, "observed")):
+        kind = "csr" if sp.issparse(V) else "dense"
+        for kwargs in (
+            dict(loss="frobenius", solver="mu"),
+            dict(loss="frobenius", solver="hals"),
+            dict(loss="kullback-leibler"),
+            dict(loss=1.5),
+            dict(loss="frobenius", mask=mask),
+            dict(loss="kullback-leibler", mask=mask),
+        ):
+            yield f"{name} {kind} {kwargs}", V, 3, kwargs
+    yield f"{name} dense itakura-saito", dense, 3, dict(loss="itakura-saito")
+    r = LANES_MAX_RANK + 1
+    wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
+    for V, kind in ((wide, "dense"), (sp.csr_array(wide), "csr")):
+        yield f"{name} {kind} hals r = {r}", V, r, dict(loss="frobenius", solver="hals")
 
 
 def dispatcher(name):
@@ -113,11 +148,15 @@ def precompile(jobs=None, names=None):
     Returns {name: (seconds, whether it came from the cache)}. Raises
     RuntimeError, with the worker's error output, if a worker fails.
     """
+    if isinstance(names, str):
+        raise TypeError(f"names must be a list of kernel names; got the string {names!r}.")
     names = list(KERNELS) if names is None else list(names)
-    unknown = sorted(set(names) - set(KERNELS))
+    unknown = sorted(set(map(str, names)) - set(KERNELS))
     if unknown:
         raise ValueError(f"names must be kernels of fastnmf ({', '.join(KERNELS)}); got {', '.join(unknown)}.")
     jobs = available_cores() if jobs is None else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral):
+        raise TypeError(f"jobs must be a positive integer; got {type(jobs).__name__} {jobs!r}.")
     if jobs < 1:
         raise ValueError(f"jobs must be a positive integer; got {jobs}.")
     workers = [

@@ -19,7 +19,6 @@ import fastnmf._kernels
 import fastnmf.recommend
 from fastnmf import _kernels as K
 from fastnmf import _precompile
-from fastnmf._hals import LANES_MAX_RANK
 from fastnmf.cli import main
 
 # Two cheap kernels for the tests that compile (a second or two each).
@@ -35,28 +34,6 @@ def parallel_kernels():
             if isinstance(value, numba.core.registry.CPUDispatcher) and value.targetoptions.get("parallel"):
                 found[name] = value
     return found
-
-
-def every_solver_path(dtype):
-    """(V, rank, keyword arguments) of tiny fits that take every kernel of a fit."""
-    rng = np.random.default_rng(0)
-    dense = (rng.random((12, 9)) + 0.1).astype(dtype)
-    sparse = sp.random(12, 9, density=0.4, random_state=0, format="csr", dtype=dtype)
-    for V, mask in ((dense, (dense > 0.4).astype(dtype)), (sparse, "observed")):
-        for kwargs in (
-            dict(loss="frobenius", solver="mu"),
-            dict(loss="frobenius", solver="hals"),
-            dict(loss="kullback-leibler"),
-            dict(loss=1.5),
-            dict(loss="frobenius", mask=mask),
-            dict(loss="kullback-leibler", mask=mask),
-        ):
-            yield V, 3, kwargs
-    yield dense, 3, dict(loss="itakura-saito")
-    r = LANES_MAX_RANK + 1  # HALS one row at a time
-    wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
-    for V in (wide, sp.csr_array(wide)):
-        yield V, r, dict(loss="frobenius", solver="hals")
 
 
 def test_every_parallel_kernel_is_precompiled():
@@ -84,7 +61,7 @@ def test_signatures_are_those_of_the_calls(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastnmf.ConvergenceWarning)
         for dtype in (np.float32, np.float64):
-            for V, r, kwargs in every_solver_path(dtype):
+            for _, V, r, kwargs in _precompile.solver_paths(dtype):
                 fastnmf.nmf(V, r, max_iter=2, random_state=0, **kwargs)
             X = sp.random(12, 9, density=0.4, random_state=1, format="csr", dtype=dtype)
             result = fastnmf.nmf(X, 3, mask="observed", max_iter=2, random_state=0)
@@ -115,6 +92,19 @@ def test_partition_balances_and_keeps_each_kernel_once():
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
+        _precompile.precompile(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(names="gram_parts"), "names must be a list of kernel names; got the string 'gram_parts'"),
+        (dict(jobs=2.5), "jobs must be a positive integer; got float 2.5"),
+        (dict(jobs=True), "jobs must be a positive integer; got bool True"),
+    ],
+)
+def test_bad_argument_types(kwargs, message):
+    with pytest.raises(TypeError, match=message):
         _precompile.precompile(**kwargs)
 
 

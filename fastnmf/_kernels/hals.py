@@ -94,7 +94,11 @@ def hals_lanes(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared, lanes):
     operation is a full vector and the rows' updates are independent. For
     large r the row kernel is faster: it skips zero entries, and the
     r x lanes buffers outgrow the L1 cache (measured in :mod:`fastnmf._hals`,
-    which picks the kernel).
+    which picks the kernel). ``lanes`` is an argument (fits pass
+    :data:`LANES`) rather than the constant itself: an earlier attempt found
+    that LLVM vectorized such lane loops with a run-time count and not with a
+    constant one (it cannot prove the buffers distinct; see "Tried and not
+    kept" in docs/performance.md).
     """
     for c in prange(bounds.shape[0] - 1):
         _sweep_lanes(A, P, G, l1, l2, tiny, bounds[c], bounds[c + 1], max_sweeps, delta_squared, lanes)
