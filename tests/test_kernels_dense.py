@@ -13,10 +13,7 @@ from conftest import BETAS, POSITIVE_BETAS, rtol_for
 from fastnmf import _kernels as K
 from fastnmf._chunks import uniform_row_chunks
 from fastnmf._epsilon import EPS, tiny
-from kernel_cases import (
-    every_case, make_case, row_bounds, nan_array, loss_parts_for, assert_close, assert_loss_close,
-    loss_scale,
-)
+from kernel_cases import assert_close, assert_loss_close, every_case, loss_scale, make_case, nan_array
 
 
 # --------------------------------------------------------------------------
