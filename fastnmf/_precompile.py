@@ -39,7 +39,7 @@ KERNELS = {
     # name: (module under fastnmf._kernels, argument kinds, seconds to compile both dtypes on the development machine)
     "dense_tile_terms": ("dense", "AAAAxxnnAAlbb", 8.2),
     "csr_observed_terms": ("csr", "iiaaAAxxkAAlbb", 4.7),
-    "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 4.1),
+    "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 5.4),
     "hals_rows": ("hals", "AAAaaxknq", 2.6),
     "hals_lanes": ("hals", "AAAaaxknqn", 5.1),
     "multiplicative_update": ("update", "AAAAaaxxx", 2.4),

@@ -128,6 +128,9 @@ def run_every_kernel(dtype, seed=7):
     out, parts = np.empty((m, r), dtype), np.empty(len(bounds) - 1)
     K.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, dtype.type(1), eps, bounds, out, parts, False, False)
     results["csr_sampled_numerator_kl"] = out
+    out, parts = np.empty((m, r), dtype), np.empty(len(bounds) - 1)
+    K.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, dtype.type(1), eps, bounds, out, parts, True, False)
+    results["csr_sampled_numerator_kl_with"], results["csr_sampled_numerator_kl_loss"] = out, parts
     num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(len(bounds) - 1)
     weights = (rng.random(X.nnz) + 0.5).astype(np.float32).astype(dtype)
     K.csr_observed_terms(

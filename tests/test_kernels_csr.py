@@ -2,6 +2,7 @@
 grid: dtypes, threads, awkward shapes, two chunkings).
 """
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -93,6 +94,63 @@ def test_csr_sampled_numerator(beta, dtype, n_threads):
                 assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
             else:
                 assert_array_equal(parts, 0.0, err_msg=where)
+
+
+def test_log_of_normal_matches_numpy():
+    """The vectorizable logarithm of the KL objective, within 2 units in the
+    last place of np.log over the whole normal float64 range: random
+    exponents, values near 1 (where ln x is small), the ends of the range
+    and the edges of its mantissa reduction (powers of two, sqrt(2)); inf
+    and NaN pass through."""
+    from fastnmf._kernels.elementwise import NORMAL_MAX, NORMAL_MIN, log_of_normal
+
+    @numba.njit
+    def logs(x):
+        out = np.empty_like(x)
+        for q in range(x.shape[0]):
+            out[q] = log_of_normal(x[q])
+        return out
+
+    rng = np.random.default_rng(0)
+    root2 = np.sqrt(2.0)
+    x = np.concatenate([
+        np.exp(rng.uniform(-708, 709, 100_000)),
+        1 + rng.uniform(-1e-3, 1e-3, 10_000),
+        1 + rng.uniform(-1e-12, 1e-12, 1_000),
+        2.0 ** np.arange(-1022, 1024),
+        [np.nextafter(root2, 0), root2, np.nextafter(root2, 2), np.nextafter(1.0, 0), np.nextafter(1.0, 2)],
+        [NORMAL_MIN, NORMAL_MAX, EPS, 1 / EPS],
+    ])  # fmt: skip
+    ref = np.log(x)
+    ulps = np.abs(logs(x) - ref) / np.spacing(np.maximum(np.abs(ref), NORMAL_MIN))
+    assert ulps.max() <= 2, x[np.argmax(ulps)]
+    special = logs(np.array([1.0, np.inf, np.nan]))
+    assert special[0] == 0.0 and special[1] == np.inf and np.isnan(special[2])
+
+
+def test_csr_sampled_numerator_kl_objective_outside_normal_range():
+    """The KL objective takes its logarithms by log_of_normal, which serves
+    normal float64 ratios v / max(ab, eps) and passes inf through: a
+    subnormal ratio (it needs a subnormal v, whose term is too small to
+    matter) is taken as the smallest normal number, and a ratio that
+    overflows makes the objective inf, as for the twin (the fit then stops
+    with its overflow error)."""
+    indptr = np.array([0, 3, 6, 8], dtype=np.int32)
+    indices = np.array([0, 1, 2, 0, 1, 2, 1, 2], dtype=np.int32)
+    A = np.array([[0.5, 1.0], [2.0, 0.1], [1.0, 1.0]])
+    B = np.array([[1.0, 0.2], [0.3, 0.7], [1e-12, 1e-12]])  # A B^T in column 2 falls below eps
+    bounds = np.array([0, 1, 2, 3], dtype=np.int64)  # a row per chunk
+    # 1e-310 / 0.7 is subnormal (first chunk); 1e305 / eps overflows (second chunk)
+    for tiny_v, huge_v in ((1e-310, 0.25), (3.0, 0.25), (3.0, 1e305)):
+        data = np.array([tiny_v, 1.5, 4.0, 2.0, 1.0, huge_v, 7.0, 1e-3])
+        out, parts = nan_array(A.shape, np.dtype(np.float64)), np.zeros(3)
+        with np.errstate(over="ignore", invalid="ignore"):  # the twin overflows too
+            K.csr_sampled_numerator(indptr, indices, data, A, B, 1.0, EPS, bounds, out, parts, True, False)
+            ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
+        if huge_v < 1:  # else the twin's coefficient overflows, while the kernel's order of operations may not
+            assert_allclose(out, ref, rtol=1e-12)
+        assert np.isinf(ref_loss) == (huge_v > 1)
+        assert_allclose(parts.sum(), ref_loss, rtol=1e-12, err_msg=f"v = {tiny_v}, {huge_v}")
 
 
 @pytest.mark.parametrize("with_loss", [True, False], ids=["with-loss", "no-loss"])

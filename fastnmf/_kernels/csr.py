@@ -29,10 +29,11 @@ helpers are ordinary calls; inlining them as well added a third to the cold
 compile time for no measured gain.
 """
 
+import numpy as np
 from numba import prange
 
 from .._jit import kernel, serial_kernel
-from .elementwise import clamp, divergence, divergence_above_zero, power
+from .elementwise import NORMAL_MIN, clamp, divergence, divergence_above_zero, log_of_normal, power
 from .rows import GROUP, add_four_rows, add_four_rows_twice, add_row, four_dots, group_end, row_dot, zero_row
 
 
@@ -66,6 +67,27 @@ def _sampled_entry(ab, v, beta, eps, expo, one, with_loss):
     return coef, loss
 
 
+@serial_kernel
+def _gap(x, ab):
+    """x - ab in float64, for x = max(ab, eps): nonzero only where the clamp applies."""
+    return np.float64(x) - np.float64(ab)
+
+
+@serial_kernel
+def _kl_log_terms(data, base, xs):
+    """The sum of v log(v / x) - v over stored entries v = data[base + q]
+    with x = xs[q] = max(ab, eps) (float64): the part of the Kullback-Leibler
+    objective that needs a logarithm, by a loop LLVM vectorizes
+    (:func:`~fastnmf._kernels.elementwise.log_of_normal`). A ratio v / x
+    below the normal range (a subnormal v) is taken as the smallest normal
+    number, which changes its term by less than 1e-300."""
+    total = 0.0
+    for q in range(xs.shape[0]):
+        v = np.float64(data[base + q])
+        total += v * log_of_normal(max(v / xs[q], NORMAL_MIN)) - v
+    return total
+
+
 @kernel
 def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
     """out = (X * (A B^T)^(beta - 2)) @ B, with A B^T evaluated only at X's
@@ -77,16 +99,24 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     d(0 | ab) over all entries, is computed without touching X. With
     ``accumulate``, out += ... (X split into column blocks).
 
-    KL iterations that skip the objective (most of them) take the
-    coefficients of a group as v / max(ab, eps) directly, four divisions
-    that LLVM can do as one vector division.
+    Kullback-Leibler takes the coefficients of a group as v / max(ab, eps)
+    directly, four divisions that LLVM can do as one vector division. When
+    it computes the objective too, its entries' max(ab, eps) are kept (one
+    float64 per stored entry of the chunk) and their logarithms taken
+    afterwards in a vectorized loop (:func:`_kl_log_terms`): the kernel of
+    such an iteration 2.0x faster than with the general per-entry helper and
+    its scalar logarithm (0.5M nonzeros, r = 10, one thread, float32 7.7 ->
+    3.8 ms, float64 8.5 -> 4.2 ms; 2.7 and 3.2 ms without the objective).
     """
     zero = eps - eps
     one = eps / eps
     expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
-    kl = beta == one and not with_loss
+    kl = beta == one
+    kl_loss = kl and with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
+        base = indptr[bounds[c]]
+        kept = np.empty(indptr[bounds[c + 1]] - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
         for i in range(bounds[c], bounds[c + 1]):
             if not accumulate:
                 zero_row(out, i)
@@ -96,8 +126,12 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
                 j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
                 ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
                 if kl:
-                    c0, c1 = data[p] / max(ab0, eps), data[p + 1] / max(ab1, eps)
-                    c2, c3 = data[p + 2] / max(ab2, eps), data[p + 3] / max(ab3, eps)
+                    x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
+                    c0, c1, c2, c3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
+                    if with_loss:  # d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab): the logs later
+                        q = p - base
+                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
+                        part += (_gap(x0, ab0) + _gap(x1, ab1)) + (_gap(x2, ab2) + _gap(x3, ab3))
                 else:
                     c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
                     c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
@@ -107,9 +141,17 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
                 add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
             for p in range(grouped, end):
                 ab = row_dot(A, i, B, indices[p], zero)
-                coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
+                if kl_loss:
+                    x = max(ab, eps)
+                    kept[p - base] = x
+                    coef = data[p] / x
+                    part += _gap(x, ab)
+                else:
+                    coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
+                    part += loss
                 add_row(out, i, B, indices[p], coef)
-                part += loss
+        if kl_loss:
+            part += _kl_log_terms(data, base, kept)
         loss_parts[c] = part
 
 
