@@ -152,6 +152,9 @@ def run_every_kernel(dtype, seed=7):
     num = np.empty((m, r), dtype)  # Kullback-Leibler without the objective: the written-out path
     K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, dtype.type(1), eps, 3, 2, num, den, parts, False, False)
     results["dense_tile_terms_kl"] = num
+    num, parts = np.empty((m, r), dtype), np.empty(-(-m // 3))  # ... and with it (the vectorized logarithms)
+    K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, dtype.type(1), eps, 3, 2, num, den, parts, True, False)
+    results["dense_tile_terms_kl_with"], results["dense_tile_terms_kl_loss"] = num, parts
     power_den, parts, nothing = np.empty(A.shape, dtype), np.empty(-(-m // 3)), np.empty((0, 0), dtype)
     K.dense_tile_terms(nothing, nothing, A, B, beta, eps, 3, 2, nothing, power_den, parts, True, True)
     results["dense_tile_terms_x_zero"], results["dense_tile_terms_x_zero_loss"] = power_den, parts

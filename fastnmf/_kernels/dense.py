@@ -7,7 +7,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel, serial_kernel
-from .elementwise import clamp, divergence, power
+from .elementwise import NORMAL_MIN, clamp, divergence, log_of_normal, power
 from .rows import add_row, zero_row
 
 
@@ -100,7 +100,11 @@ def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, wi
     vectorizes: Kullback-Leibler (x / ab), beta = 1.5 (a square root) and
     Itakura-Saito (a reciprocal): 1.7x, 2.7x and 1.9x faster than the general
     loop, whose per-entry branches keep it scalar (2,000 x 3,000, r = 10,
-    float32, one thread, the whole kernel). With X = 0 (an X of no rows)
+    float32, one thread, the whole kernel). Kullback-Leibler keeps its loop
+    when it computes the objective too, with the logarithm that vectorizes
+    (:func:`~fastnmf._kernels.elementwise.log_of_normal`): KL fits that
+    evaluate the objective at every iteration 2-3.5x faster (2,000 x 3,000
+    and 400 x 10,304, 2 threads). With X = 0 (an X of no rows)
     the numerator's coefficients are not needed; beta = 1.5 takes a loop of
     its own (square roots, vectorized, the objective too), other beta the
     general loop with v = 0."""
@@ -123,12 +127,19 @@ def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, wi
                 if with_loss:
                     part += float(y) * np.sqrt(float(y))  # d(0 | y) = y^1.5 / 1.5
         return part / 1.5
-    written_out = unit and not with_loss and not x_zero  # the loops LLVM vectorizes
-    if written_out and not with_den and beta == one:
+    if unit and not x_zero and not with_den and beta == one:  # Kullback-Leibler, vectorized, objective too
         for t in range(rows):
             for u in range(cols):
-                ab[t, u] = X[i0 + t, j0 + u] / max(ab[t, u], eps)
+                v = X[i0 + t, j0 + u]
+                y = ab[t, u]
+                x = max(y, eps)
+                ab[t, u] = v / x
+                if with_loss:  # d(v | y) = v log(v / x) - v + x, or y where v = 0
+                    v64, x64 = np.float64(v), np.float64(x)
+                    term = v64 * log_of_normal(max(v64 / x64, NORMAL_MIN)) - v64 + x64
+                    part += term if v > zero else np.float64(y)
         return part
+    written_out = unit and not with_loss and not x_zero  # the loops LLVM vectorizes
     if written_out and with_den and beta == one + half:
         for t in range(rows):
             for u in range(cols):
