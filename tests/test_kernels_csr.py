@@ -2,7 +2,6 @@
 grid: dtypes, threads, awkward shapes, two chunkings).
 """
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -102,9 +101,10 @@ def test_log_of_normal_matches_numpy():
     exponents, values near 1 (where ln x is small), the ends of the range
     and the edges of its mantissa reduction (powers of two, sqrt(2)); inf
     and NaN pass through."""
+    from fastnmf._jit import serial_kernel
     from fastnmf._kernels.elementwise import NORMAL_MAX, NORMAL_MIN, log_of_normal
 
-    @numba.njit
+    @serial_kernel  # the kernels' compiler options (fastmath's reassociation included)
     def logs(x):
         out = np.empty_like(x)
         for q in range(x.shape[0]):
