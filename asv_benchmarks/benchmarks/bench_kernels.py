@@ -151,14 +151,19 @@ class CSRKernels:
         self.call()
 
 
-DENSE_TERMS = ["kullback-leibler", "itakura-saito", 1.5, "masked-frobenius", "masked-kullback-leibler"]
+DENSE_TERMS = [
+    "kullback-leibler", "kullback-leibler-objective", "itakura-saito", 1.5, "masked-frobenius",
+    "masked-kullback-leibler",
+]
 
 
 class DenseTileTerms:
     """``dense_tile_terms``: the numerator and denominator of the dense
     update, tile by tile with BLAS inside the kernel, for each loss,
     unweighted or with a dense 0/1 mask, on the W side (X = V) or the H side
-    (X = V^T), without the objective (as fits call it 9 times in 10)."""
+    (X = V^T), without the objective (as fits call it 9 times in 10), and
+    for Kullback-Leibler also with it ("kullback-leibler-objective": the
+    iterations that evaluate it, with their vectorized logarithms)."""
 
     params = [SIZES, DENSE_TERMS, ["W", "H"], DTYPES, THREADS]
     param_names = ["size", "terms", "side", "dtype", "n_threads"]
@@ -169,7 +174,8 @@ class DenseTileTerms:
         V = dense_positive(size, dtype)
         W, H = initial_factors(V, 10)
         masked = isinstance(terms, str) and terms.startswith("masked-")
-        loss = terms.removeprefix("masked-") if masked else terms
+        self.with_loss = terms == "kullback-leibler-objective"
+        loss = "kullback-leibler" if self.with_loss else terms.removeprefix("masked-") if masked else terms
         beta = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}.get(loss, loss)
         self.dtype = np.dtype(dtype)
         self.beta = self.dtype.type(beta)
@@ -197,7 +203,7 @@ class DenseTileTerms:
     def time_kernel(self, *params):
         K.dense_tile_terms(
             self.X, self.weights, self.A, self.B, self.beta, self.eps, *self.tiles, self.num, self.den,
-            self.loss_parts, False, self.with_den,
+            self.loss_parts, self.with_loss, self.with_den,
         )  # fmt: skip
 
 

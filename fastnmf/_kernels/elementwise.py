@@ -107,28 +107,25 @@ def power(x, exponent, one):
     return x**exponent
 
 
-@intrinsic
-def _bits_of(typingctx, x):
-    """The bits of a float64 as an int64 (LLVM's bitcast: no work at run time)."""
-    if x != types.float64:
-        return None
+def _bitcast(source, target):
+    """A Numba intrinsic that reinterprets the bits of a ``source`` scalar as
+    a ``target`` scalar of the same width (LLVM's bitcast: no work at run
+    time)."""
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    def typer(typingctx, value):
+        if value != source:
+            return None
 
-    return types.int64(types.float64), codegen
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(target))
+
+        return target(source), codegen
+
+    return intrinsic(typer)
 
 
-@intrinsic
-def _float_of(typingctx, bits):
-    """The float64 whose bits are the int64 ``bits``."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return types.float64(types.int64), codegen
+_bits_of = _bitcast(types.float64, types.int64)  # a float64's bits
+_float_of = _bitcast(types.int64, types.float64)  # the float64 with these bits
 
 
 @inlined_kernel
