@@ -38,7 +38,7 @@ DTYPES = (types.float32, types.float64)
 KERNELS = {
     # name: (module under fastnmf._kernels, argument kinds, seconds to compile both dtypes on the development machine)
     "dense_tile_terms": ("dense", "AAAAxxnnAAlbb", 9.1),
-    "csr_observed_terms": ("csr", "iiaaAAxxkAAlbb", 4.7),
+    "csr_observed_terms": ("csr", "iiaaAAxxkAAlbb", 6.4),
     "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 5.4),
     "hals_rows": ("hals", "AAAaaxknq", 2.6),
     "hals_lanes": ("hals", "AAAaaxknqn", 5.1),

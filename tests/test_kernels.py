@@ -138,13 +138,18 @@ def run_every_kernel(dtype, seed=7):
     )
     results["csr_observed_terms"] = np.concatenate([num, den])
     results["csr_observed_terms_loss"] = parts
-    for name, observed_beta in (("frobenius", 2), ("kl", 1)):  # unit weights, no objective: the written-out paths
-        num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(len(bounds) - 1)
-        K.csr_observed_terms(
-            X.indptr, X.indices, X.data, np.empty(0, dtype), A, B, dtype.type(observed_beta), eps, bounds,
-            num, den, parts, False, False,
-        )  # fmt: skip
-        results[f"csr_observed_terms_{name}"] = np.concatenate([num, den])
+    for name, observed_beta in (("frobenius", 2), ("kl", 1)):  # unit weights: the written-out paths
+        for with_loss in (False, True):
+            num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(len(bounds) - 1)
+            K.csr_observed_terms(
+                X.indptr, X.indices, X.data, np.empty(0, dtype), A, B, dtype.type(observed_beta), eps, bounds,
+                num, den, parts, with_loss, False,
+            )  # fmt: skip
+            if with_loss:
+                results[f"csr_observed_terms_{name}_with"] = np.concatenate([num, den])
+                results[f"csr_observed_terms_{name}_loss"] = parts
+            else:
+                results[f"csr_observed_terms_{name}"] = np.concatenate([num, den])
     V = X.toarray()
     num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(-(-m // 3))
     K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, beta, eps, 3, 2, num, den, parts, True, True)

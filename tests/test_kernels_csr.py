@@ -128,25 +128,35 @@ def test_log_of_normal_matches_numpy():
     assert special[0] == 0.0 and special[1] == np.inf and np.isnan(special[2])
 
 
-def test_csr_sampled_numerator_kl_objective_outside_normal_range():
+@pytest.mark.parametrize("kernel", ["sampled-numerator", "observed-terms"])
+def test_kl_objective_outside_normal_range(kernel):
     """The KL objective takes its logarithms by log_of_normal, which serves
     normal float64 ratios v / max(ab, eps) and passes inf through: a
     subnormal ratio (it needs a subnormal v, whose term is too small to
     matter) is taken as the smallest normal number, and a ratio that
     overflows makes the objective inf, as for the twin (the fit then stops
-    with its overflow error)."""
+    with its overflow error). The observed-entry kernel also gets a stored
+    zero (an observed zero) where ab < eps: its term is ab, unclamped."""
     indptr = np.array([0, 3, 6, 8], dtype=np.int32)
     indices = np.array([0, 1, 2, 0, 1, 2, 1, 2], dtype=np.int32)
     A = np.array([[0.5, 1.0], [2.0, 0.1], [1.0, 1.0]])
     B = np.array([[1.0, 0.2], [0.3, 0.7], [1e-12, 1e-12]])  # A B^T in column 2 falls below eps
     bounds = np.array([0, 1, 2, 3], dtype=np.int64)  # a row per chunk
+    last = 1e-3 if kernel == "sampled-numerator" else 0.0
     # 1e-310 / 0.7 is subnormal (first chunk); 1e305 / eps overflows (second chunk)
     for tiny_v, huge_v in ((1e-310, 0.25), (3.0, 0.25), (3.0, 1e305)):
-        data = np.array([tiny_v, 1.5, 4.0, 2.0, 1.0, huge_v, 7.0, 1e-3])
-        out, parts = nan_array(A.shape, np.dtype(np.float64)), np.zeros(3)
+        data = np.array([tiny_v, 1.5, 4.0, 2.0, 1.0, huge_v, 7.0, last])
+        parts = np.zeros(3)
         with np.errstate(over="ignore", invalid="ignore"):  # the twin overflows too
-            K.csr_sampled_numerator(indptr, indices, data, A, B, 1.0, EPS, bounds, out, parts, True, False)
-            ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
+            if kernel == "sampled-numerator":
+                out = nan_array(A.shape, np.dtype(np.float64))
+                K.csr_sampled_numerator(indptr, indices, data, A, B, 1.0, EPS, bounds, out, parts, True, False)
+                ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
+            else:
+                num, den = nan_array(A.shape, np.dtype(np.float64)), nan_array(A.shape, np.dtype(np.float64))
+                K.csr_observed_terms(indptr, indices, data, np.empty(0), A, B, 1.0, EPS, bounds, num, den, parts, True, False)
+                ref, _, ref_loss = naive.csr_observed_terms(indptr, indices, data, np.empty(0), A, B, 1.0)
+                out = num
         if huge_v < 1:  # else the twin's coefficient overflows, while the kernel's order of operations may not
             assert_allclose(out, ref, rtol=1e-12)
         assert np.isinf(ref_loss) == (huge_v > 1)
@@ -157,8 +167,8 @@ def test_csr_sampled_numerator_kl_objective_outside_normal_range():
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("beta", BETAS)
 def test_csr_observed_terms(beta, weighted, with_loss, dtype, n_threads):
-    """Without the objective, beta = 2 and 1 with unit weights take a path of
-    their own (the coefficients written out); the rest the general one."""
+    """beta = 2 and 1 with unit weights take a path of their own (the
+    coefficients and the objective written out); the rest the general one."""
     for shape_id, chunks in every_case(n_threads):
         where = f"{shape_id}, {chunks}"
         X, A, B = make_case(shape_id, dtype)

@@ -175,6 +175,21 @@ def _observed_entry(ab, v, w, beta, eps, one, with_loss):
     return num_coef, den_coef, loss
 
 
+@serial_kernel
+def _half_square(v, ab):
+    """d(v | ab) = (v - ab)^2 / 2 for beta = 2, in float64."""
+    d = np.float64(v) - np.float64(ab)
+    return 0.5 * d * d
+
+
+@serial_kernel
+def _kl_rest(v, x, ab):
+    """The part of d(v | ab) for beta = 1 that :func:`_kl_log_terms` leaves
+    out: x = max(ab, eps) where v > 0, and d(0 | ab) = ab, unclamped, where
+    v = 0 (its logarithm term is then zero)."""
+    return np.float64(x) if v != 0 else np.float64(ab)
+
+
 @kernel
 def csr_observed_terms(
     indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss, accumulate
@@ -189,20 +204,25 @@ def csr_observed_terms(
     With ``accumulate``, num and den are added to. Cost O(nnz r); nothing
     m x n is formed.
 
-    With unit weights, iterations that skip the objective take a group's
-    coefficients for beta = 2 (v and ab) and beta = 1 (v / max(ab, eps) and
-    1) written out rather than from four calls of the per-entry helper:
-    1.4-1.6x faster at r = 10 (see docs/performance.md).
+    With unit weights, a group's coefficients for beta = 2 (v and ab) and
+    beta = 1 (v / max(ab, eps) and 1) are written out rather than taken from
+    four calls of the per-entry helper: 1.4-1.6x faster at r = 10 (see
+    docs/performance.md). So is their objective, with the logarithms of
+    Kullback-Leibler's taken after the chunk in a vectorized loop, as in
+    :func:`csr_sampled_numerator`.
     """
     unit = weights.shape[0] == 0
     zero = eps - eps
     one = eps / eps
     # Weighted entries keep the general path, which never reads the value of a
     # weightless entry (it may be NaN).
-    frobenius = unit and beta == one + one and not with_loss
-    kl = unit and beta == one and not with_loss
+    frobenius = unit and beta == one + one
+    kl = unit and beta == one
+    kl_loss = kl and with_loss
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
+        base = indptr[bounds[c]]
+        kept = np.empty(indptr[bounds[c + 1]] - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
         for i in range(bounds[c], bounds[c + 1]):
             if not accumulate:
                 zero_row(num, i)
@@ -219,10 +239,20 @@ def csr_observed_terms(
                 if frobenius:
                     n0, n1, n2, n3 = data[p], data[p + 1], data[p + 2], data[p + 3]
                     d0, d1, d2, d3 = ab0, ab1, ab2, ab3
+                    if with_loss:
+                        part += (_half_square(n0, ab0) + _half_square(n1, ab1)) + (
+                            _half_square(n2, ab2) + _half_square(n3, ab3)
+                        )
                 elif kl:
-                    n0, n1 = data[p] / max(ab0, eps), data[p + 1] / max(ab1, eps)
-                    n2, n3 = data[p + 2] / max(ab2, eps), data[p + 3] / max(ab3, eps)
+                    x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
+                    n0, n1, n2, n3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
                     d0 = d1 = d2 = d3 = one
+                    if with_loss:  # d(v | ab) = v log(v / x) - v + x (ab where v = 0): the logs later
+                        q = p - base
+                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
+                        part += (_kl_rest(data[p], x0, ab0) + _kl_rest(data[p + 1], x1, ab1)) + (
+                            _kl_rest(data[p + 2], x2, ab2) + _kl_rest(data[p + 3], x3, ab3)
+                        )
                 else:
                     n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
                     n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
@@ -232,9 +262,17 @@ def csr_observed_terms(
                 add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
             for p in range(grouped, end):
                 j = indices[p]
-                w = one if unit else weights[p]
-                n_coef, d_coef, loss = _observed_entry(row_dot(A, i, B, j, zero), data[p], w, beta, eps, one, with_loss)
+                ab = row_dot(A, i, B, j, zero)
+                if kl_loss:
+                    x = max(ab, eps)
+                    kept[p - base] = x
+                    n_coef, d_coef, loss = data[p] / x, one, _kl_rest(data[p], x, ab)
+                else:
+                    w = one if unit else weights[p]
+                    n_coef, d_coef, loss = _observed_entry(ab, data[p], w, beta, eps, one, with_loss)
                 add_row(num, i, B, j, n_coef)
                 add_row(den, i, B, j, d_coef)
                 part += loss
+        if kl_loss:
+            part += _kl_log_terms(data, base, kept)
         loss_parts[c] = part
