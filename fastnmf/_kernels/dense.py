@@ -139,20 +139,32 @@ def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, wi
                     term = v64 * log_of_normal(max(v64 / x64, NORMAL_MIN)) - v64 + x64
                     part += term if v > zero else np.float64(y)
         return part
-    written_out = unit and not with_loss and not x_zero  # the loops LLVM vectorizes
-    if written_out and with_den and beta == one + half:
+    written_out = unit and not x_zero and with_den  # the loops LLVM vectorizes
+    if written_out and beta == one + half:
         for t in range(rows):
             for u in range(cols):
-                root = np.sqrt(max(ab[t, u], eps))
-                ab[t, u] = X[i0 + t, j0 + u] / root
+                v = X[i0 + t, j0 + u]
+                y = ab[t, u]
+                root = np.sqrt(max(y, eps))
+                ab[t, u] = v / root
                 d[t, u] = root
+                if with_loss:  # d(v | y) = (v^1.5 + x^1.5 / 2 - 1.5 v x^0.5) / 0.75, or y^1.5 / 1.5 where v = 0
+                    v64, y64, x64 = np.float64(v), np.float64(y), max(np.float64(y), np.float64(eps))
+                    root64 = np.sqrt(x64)
+                    term = (v64 * np.sqrt(v64) + 0.5 * x64 * root64 - 1.5 * v64 * root64) / 0.75
+                    part += term if v > zero else y64 * np.sqrt(y64) / 1.5
         return part
-    if written_out and with_den and beta == zero:
+    if written_out and beta == zero:  # V > 0 here: Itakura-Saito is undefined where V is zero
         for t in range(rows):
             for u in range(cols):
-                inverse = one / max(ab[t, u], eps)
-                ab[t, u] = X[i0 + t, j0 + u] * inverse * inverse
+                v = X[i0 + t, j0 + u]
+                x = max(ab[t, u], eps)
+                inverse = one / x
+                ab[t, u] = v * inverse * inverse
                 d[t, u] = inverse
+                if with_loss:  # d(v | y) = v / x - log(v / x) - 1
+                    ratio = np.float64(v) / np.float64(x)
+                    part += ratio - log_of_normal(max(ratio, NORMAL_MIN)) - 1.0
         return part
     for t in range(rows):
         for u in range(cols):
