@@ -24,7 +24,8 @@ from); a matrix whose file is missing is skipped with a message.
 For each matrix, dtype and rank, both libraries start from the same (W0, H0)
 in the same dtype, and the table gives per-iteration times as
 ``benchmarks/compare_sklearn.py`` measures them ((t(k2) - t(k1)) / (k2 - k1)
-from medians of ``--repeat`` fits, compilation never timed): multiplicative
+from medians of ``--repeat`` fits, k2 large enough that the difference spans
+``--min-span`` seconds, compilation never timed): multiplicative
 updates for the Frobenius, Kullback-Leibler and beta = 1.5 losses, and
 Itakura-Saito where V has no zero, against ``NMF(solver="mu")``. For the
 Frobenius loss, scikit-learn's ``solver="cd"`` runs ``--cd-iterations``
@@ -62,6 +63,7 @@ from compare_sklearn import (  # noqa: E402  (a sibling script, found through HE
     fastnmf_fit,
     machine_description,
     per_iteration,
+    timing_options,
     random_init,
     sklearn_fit,
 )
@@ -128,7 +130,7 @@ def compare(table, name, V, r, args):
         def sklearn_time(k, loss_arg=loss_arg):
             return sklearn_fit(V, W0, H0, loss=loss_arg, solver="mu", iterations=k)[0]
 
-        timing = dict(iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds)
+        timing = timing_options(args)
         mine = per_iteration(fastnmf_time, **timing).seconds
         reference = per_iteration(sklearn_time, **timing).seconds
         ratio = f"{reference / mine:.3g}x" if mine > 0 else "-"
@@ -186,6 +188,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="fastnmf n_threads and BLAS threads")
     parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
     parser.add_argument("--iterations", type=int, default=10, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--min-span", type=float, default=0.25,
+                        help="more iterations when t(k2) - t(k1) would span less than this (seconds)")  # fmt: skip
     parser.add_argument("--slow-seconds", type=float, default=5.0, help="slower 1-iteration fits: k2 = 3, once")
     parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")
     parser.add_argument("--max-iterations", type=int, default=5000, help="HALS iterations allowed to reach it")

@@ -19,7 +19,8 @@ same dtype, and the table gives:
 
   A per-iteration time is ``(t(k2) - t(k1)) / (k2 - k1)``, where ``t(k)`` is
   the median wall time of ``--repeat`` fits with ``max_iter=k, tol=0``
-  (k1 = 1, k2 = 1 + ``--iterations``): the difference removes the fixed
+  (k1 = 1, k2 = 1 + ``--iterations``, more when t(k2) - t(1) would span
+  less than ``--min-span`` seconds): the difference removes the fixed
   costs of a fit (input checks, the transposed copy, the final loss). Every
   method is first run once on a slice of V, so Numba's compilation is never
   timed. A method whose 1-iteration fit takes over ``--slow-seconds`` is
@@ -47,6 +48,7 @@ layer can be forced with ``--threading-layer``.
 """
 
 import argparse
+import math
 import os
 import pathlib
 import platform
@@ -315,16 +317,32 @@ class PerIteration:
         return self.seconds > 0
 
 
-def per_iteration(fit, *, iterations, repeat, slow_seconds):
+def timing_options(args):
+    """The keyword arguments of :func:`per_iteration` from the command line's."""
+    return dict(iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds, min_span=args.min_span)
+
+
+def per_iteration(fit, *, iterations, repeat, slow_seconds, min_span=0.0):
     """Per-iteration seconds of ``fit(k)`` (which returns the seconds of a
-    k-iteration fit): (median t(k2) - median t(k1)) / (k2 - k1)."""
+    k-iteration fit): (median t(k2) - median t(k1)) / (k2 - k1), k1 = 1.
+
+    k2 is 1 + ``iterations``, made larger (up to 1 + 100 ``iterations``)
+    when t(k2) - t(1) spans less than ``min_span`` seconds: on a small
+    matrix ten iterations take a few milliseconds, as much as the noise in
+    a fit's fixed costs, and their difference can say anything."""
     first = [fit(1)]
     if first[0] > slow_seconds:
         k2, repeat = 3, 1
+        second = [fit(k2)]
     else:
-        k2 = 1 + iterations
         first += [fit(1) for _ in range(repeat - 1)]
-    second = [fit(k2) for _ in range(repeat)]
+        k2 = 1 + iterations
+        second = [fit(k2)]
+        span = second[0] - statistics.median(first)
+        if span < min_span:
+            k2 = 1 + min(100 * iterations, math.ceil(iterations * min_span / max(span, min_span / 100)))
+            second = [fit(k2)]
+        second += [fit(k2) for _ in range(repeat - 1)]
     seconds = (statistics.median(second) - statistics.median(first)) / (k2 - 1)
     return PerIteration(seconds, 1, k2, repeat)
 
@@ -405,7 +423,7 @@ class Comparison:
     def _per_iteration(self, fit, warm):
         warm()
         a = self.args
-        return per_iteration(fit, iterations=a.iterations, repeat=a.repeat, slow_seconds=a.slow_seconds)
+        return per_iteration(fit, **timing_options(a))
 
     def fastnmf_per_iteration(self, loss, solver=None, mask=None):
         """Measured once per (loss, solver, mask) and reused by later rows."""
@@ -504,7 +522,7 @@ class Comparison:
             def fit(k, reference=reference):
                 return reference.timed_fit(self.W0, self.H0, k)[0]
 
-            theirs = per_iteration(fit, iterations=a.iterations, repeat=a.repeat, slow_seconds=a.slow_seconds)
+            theirs = per_iteration(fit, **timing_options(a))
             # The same update: both from (W0, H0), a few iterations.
             W_ref, _ = reference.fit(self.W0, self.H0, 3)
             _, result = fastnmf_fit(
@@ -527,6 +545,8 @@ def parse_arguments(argv):
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="fastnmf n_threads and BLAS threads")
     parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
     parser.add_argument("--iterations", type=int, default=10, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--min-span", type=float, default=0.25,
+                        help="more iterations when t(k2) - t(k1) would span less than this (seconds)")  # fmt: skip
     parser.add_argument("--slow-seconds", type=float, default=5.0,
                         help="a 1-iteration fit slower than this is timed with k2=3, once")  # fmt: skip
     parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")

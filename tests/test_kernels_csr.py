@@ -154,8 +154,9 @@ def test_kl_objective_outside_normal_range(kernel):
                 ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
             else:
                 num, den = nan_array(A.shape, np.dtype(np.float64)), nan_array(A.shape, np.dtype(np.float64))
-                K.csr_observed_terms(indptr, indices, data, np.empty(0), A, B, 1.0, EPS, bounds, num, den, parts, True, False)
-                ref, _, ref_loss = naive.csr_observed_terms(indptr, indices, data, np.empty(0), A, B, 1.0)
+                unit = np.empty(0)  # no weights
+                K.csr_observed_terms(indptr, indices, data, unit, A, B, 1.0, EPS, bounds, num, den, parts, True, False)
+                ref, _, ref_loss = naive.csr_observed_terms(indptr, indices, data, unit, A, B, 1.0)
                 out = num
         if huge_v < 1:  # else the twin's coefficient overflows, while the kernel's order of operations may not
             assert_allclose(out, ref, rtol=1e-12)

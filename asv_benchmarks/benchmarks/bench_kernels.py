@@ -152,8 +152,8 @@ class CSRKernels:
 
 
 DENSE_TERMS = [
-    "kullback-leibler", "kullback-leibler-objective", "itakura-saito", 1.5, "masked-frobenius",
-    "masked-kullback-leibler",
+    "kullback-leibler", "kullback-leibler-objective", "itakura-saito", "itakura-saito-objective", 1.5,
+    "1.5-objective", "masked-frobenius", "masked-kullback-leibler",
 ]
 
 
@@ -162,8 +162,9 @@ class DenseTileTerms:
     update, tile by tile with BLAS inside the kernel, for each loss,
     unweighted or with a dense 0/1 mask, on the W side (X = V) or the H side
     (X = V^T), without the objective (as fits call it 9 times in 10), and
-    for Kullback-Leibler also with it ("kullback-leibler-objective": the
-    iterations that evaluate it, with their vectorized logarithms)."""
+    for the unweighted Kullback-Leibler, Itakura-Saito and beta = 1.5 also
+    with it ("...-objective": the iterations that evaluate it, in the same
+    vectorized loops)."""
 
     params = [SIZES, DENSE_TERMS, ["W", "H"], DTYPES, THREADS]
     param_names = ["size", "terms", "side", "dtype", "n_threads"]
@@ -173,10 +174,12 @@ class DenseTileTerms:
         self.threads = ThreadSetting(n_threads)
         V = dense_positive(size, dtype)
         W, H = initial_factors(V, 10)
-        masked = isinstance(terms, str) and terms.startswith("masked-")
-        self.with_loss = terms == "kullback-leibler-objective"
-        loss = "kullback-leibler" if self.with_loss else terms.removeprefix("masked-") if masked else terms
-        beta = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}.get(loss, loss)
+        name = str(terms)
+        masked = name.startswith("masked-")
+        self.with_loss = name.endswith("-objective")
+        loss = name.removeprefix("masked-").removesuffix("-objective")
+        named = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+        beta = named[loss] if loss in named else float(loss)
         self.dtype = np.dtype(dtype)
         self.beta = self.dtype.type(beta)
         self.eps = self.dtype.type(EPS)
