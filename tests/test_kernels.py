@@ -160,11 +160,14 @@ def run_every_kernel(dtype, seed=7):
     num, parts = np.empty((m, r), dtype), np.empty(-(-m // 3))  # ... and with it (the vectorized logarithms)
     K.dense_tile_terms(V, np.empty((0, 0), dtype), A, B, dtype.type(1), eps, 3, 2, num, den, parts, True, False)
     results["dense_tile_terms_kl_with"], results["dense_tile_terms_kl_loss"] = num, parts
-    for name, written_beta, positive in (("beta1.5", 1.5, V), ("itakura_saito", 0.0, V + dtype.type(0.25))):
-        num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(-(-m // 3))  # written out
-        K.dense_tile_terms(
-            positive, np.empty((0, 0), dtype), A, B, dtype.type(written_beta), eps, 3, 2, num, den, parts, True, True
-        )
+    mask = (rng.random(V.shape) < 0.7).astype(dtype)
+    for name, written_beta, positive, weights in (  # the written-out loops, objective included
+        ("beta1.5", 1.5, V, np.empty((0, 0), dtype)),
+        ("itakura_saito", 0.0, V + dtype.type(0.25), np.empty((0, 0), dtype)),
+        ("kl_weighted", 1.0, np.where(mask > 0, V, np.nan).astype(dtype), mask),
+    ):
+        num, den, parts = np.empty((m, r), dtype), np.empty((m, r), dtype), np.empty(-(-m // 3))
+        K.dense_tile_terms(positive, weights, A, B, dtype.type(written_beta), eps, 3, 2, num, den, parts, True, True)
         results[f"dense_tile_terms_{name}"] = np.concatenate([num, den])
         results[f"dense_tile_terms_{name}_loss"] = parts
     power_den, parts, nothing = np.empty(A.shape, dtype), np.empty(-(-m // 3)), np.empty((0, 0), dtype)
