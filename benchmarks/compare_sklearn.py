@@ -339,7 +339,7 @@ def per_iteration(fit, *, iterations, repeat, slow_seconds, min_span=0.0):
         k2 = 1 + iterations
         second = [fit(k2)]
         span = second[0] - statistics.median(first)
-        if span < min_span:
+        if min_span > 0 and span < min_span:
             k2 = 1 + min(100 * iterations, math.ceil(iterations * min_span / max(span, min_span / 100)))
             second = [fit(k2)]
         second += [fit(k2) for _ in range(repeat - 1)]

@@ -37,7 +37,8 @@ DTYPES = (types.float32, types.float64)
 # "K" a 2-D int64 array, "n" an int64 scalar, "b" a bool.
 KERNELS = {
     # name: (module under fastnmf._kernels, argument kinds, seconds to compile both dtypes on the development machine)
-    "dense_tile_terms": ("dense", "AAAAxxnnAAlbb", 15.5),
+    "unweighted_tile_terms": ("dense", "AAAAxxnnAAlbb", 11.3),
+    "weighted_tile_terms": ("dense", "AAAAxxnnAAlbb", 11.5),
     "csr_observed_terms": ("csr", "iiaaAAxxkAAlbb", 6.4),
     "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 5.4),
     "hals_rows": ("hals", "AAAaaxknq", 2.6),

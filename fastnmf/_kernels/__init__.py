@@ -2,7 +2,7 @@
 None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
-from .dense import dense_tile_terms
+from .dense import dense_tile_terms, unweighted_tile_terms, weighted_tile_terms
 from .gram import gram_parts
 from .hals import hals_lanes, hals_rows
 from .update import multiplicative_update
@@ -16,4 +16,6 @@ __all__ = [
     "hals_lanes",
     "hals_rows",
     "multiplicative_update",
+    "unweighted_tile_terms",
+    "weighted_tile_terms",
 ]
