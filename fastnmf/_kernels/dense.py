@@ -1,6 +1,8 @@
-"""The parallel kernel over all m x n entries: the terms of the update on a
+"""The parallel kernels over all m x n entries: the terms of the update on a
 dense V, and the denominator over every entry of a sparse V for beta other
-than 1 and 2, by tiles (BLAS for the products, called from the kernel).
+than 1 and 2, by tiles (BLAS for the products, called from the kernel); one
+kernel for unweighted updates and one for weighted ones, behind
+:func:`dense_tile_terms`.
 """
 
 import numpy as np
