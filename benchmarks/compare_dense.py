@@ -204,6 +204,8 @@ def main(argv=None):
         parser.error("--ranks must be at least 1")
     if min(args.synthetic_shape) < 41:
         parser.error("--synthetic-shape must be at least 41 x 41 (fits are first run on 40 rows)")
+    if not args.min_span >= 0:
+        parser.error(f"--min-span must be 0 or more seconds; got {args.min_span}")
     started = time.perf_counter()
     table = Table()
     with blas_threads(args.threads), warnings.catch_warnings():

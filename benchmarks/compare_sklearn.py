@@ -562,6 +562,8 @@ def parse_arguments(argv):
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.iterations < 1 or args.threads < 1:
         parser.error("--repeat, --iterations and --threads must be at least 1")
+    if not args.min_span >= 0:
+        parser.error(f"--min-span must be 0 or more seconds; got {args.min_span}")
     for name in args.mu_losses:
         if name not in ("frobenius", "kullback-leibler"):
             try:

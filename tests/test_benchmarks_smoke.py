@@ -125,6 +125,29 @@ def test_synthetic_rejects_bad_arguments(scripts):
         synthetic.document_term_matrix(0, 10)
 
 
+@pytest.mark.parametrize("script", ["compare_sklearn", "compare_dense"])
+@pytest.mark.parametrize("span", ["-1", "nan"])
+def test_comparisons_reject_a_negative_span(scripts, capsys, script, span):
+    with pytest.raises(SystemExit):
+        scripts(script).main(["--min-span", span])
+    assert "--min-span must be 0 or more seconds" in capsys.readouterr().err
+
+
+def test_per_iteration_lengthens_short_spans(scripts):
+    """k2 grows until t(k2) - t(1) spans min_span (here a fake fit of
+    1 ms per iteration and 10 ms of fixed cost), and stays at 1 +
+    iterations without a span."""
+    compare = scripts("compare_sklearn")
+
+    def fit(k):
+        return 0.010 + 0.001 * k
+
+    lengthened = compare.per_iteration(fit, iterations=10, repeat=2, slow_seconds=5.0, min_span=0.05)
+    assert 51 <= lengthened.k2 <= 52  # 1 + ceil(10 * 0.05 / 0.01), give or take the rounding of the span
+    assert lengthened.seconds == pytest.approx(0.001, rel=1e-9)
+    assert compare.per_iteration(fit, iterations=10, repeat=2, slow_seconds=5.0).k2 == 11
+
+
 def test_masked_reference_is_the_same_update_as_fastnmf(scripts):
     import fastnmf
 

@@ -33,7 +33,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel, serial_kernel
-from .elementwise import NORMAL_MIN, clamp, divergence, divergence_above_zero, log_of_normal, power
+from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
 from .rows import GROUP, add_four_rows, add_four_rows_twice, add_row, four_dots, group_end, row_dot, zero_row
 
 
@@ -78,13 +78,11 @@ def _kl_log_terms(data, base, xs):
     """The sum of v log(v / x) - v over stored entries v = data[base + q]
     with x = xs[q] = max(ab, eps) (float64): the part of the Kullback-Leibler
     objective that needs a logarithm, by a loop LLVM vectorizes
-    (:func:`~fastnmf._kernels.elementwise.log_of_normal`). A ratio v / x
-    below the normal range (a subnormal v) is taken as the smallest normal
-    number, which changes its term by less than 1e-300."""
+    (:func:`~fastnmf._kernels.elementwise.kl_log_term`)."""
     total = 0.0
     for q in range(xs.shape[0]):
         v = np.float64(data[base + q])
-        total += v * log_of_normal(max(v / xs[q], NORMAL_MIN)) - v
+        total += kl_log_term(v, xs[q])
     return total
 
 

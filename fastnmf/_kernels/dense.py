@@ -9,7 +9,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import inlined_kernel, kernel, serial_kernel
-from .elementwise import NORMAL_MIN, clamp, divergence, log_of_normal, power
+from .elementwise import NORMAL_MIN, clamp, divergence, kl_log_term, log_of_normal, power
 from .rows import add_row, zero_row
 
 
@@ -276,7 +276,7 @@ def _kl_entry(v, w, y, eps, zero, with_loss):
     loss = 0.0
     if with_loss:
         v64, x64 = np.float64(v), np.float64(x)
-        term = v64 * log_of_normal(max(v64 / x64, NORMAL_MIN)) - v64 + x64
+        term = kl_log_term(v64, x64) + x64
         loss = np.float64(w) * (term if v > zero else np.float64(y))
     return w * v / x, w, loss
 

@@ -162,3 +162,13 @@ def log_of_normal(x):
     f = np.float64(e)
     result = f * _LN2_HI + (f * _LN2_LO + (2.0 * s + 2.0 * s * z * p))
     return result if x <= NORMAL_MAX else x  # inf and NaN (the comparison is false for NaN)
+
+
+@inlined_kernel
+def kl_log_term(v, x):
+    """v log(v / x) - v for float64 v >= 0 and x > 0: the part of the
+    Kullback-Leibler divergence d(v | x) that needs a logarithm, by
+    :func:`log_of_normal`. A ratio v / x below the normal range (a zero or
+    subnormal v) is taken as the smallest normal number, which changes the
+    term by less than 1e-300 (by nothing where v = 0)."""
+    return v * log_of_normal(max(v / x, NORMAL_MIN)) - v
