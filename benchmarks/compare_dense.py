@@ -59,7 +59,9 @@ import stock_volume  # noqa: E402
 from compare_sklearn import (  # noqa: E402  (a sibling script, found through HERE)
     Row,
     Table,
+    add_timing_arguments,
     blas_threads,
+    check_timing_arguments,
     fastnmf_fit,
     machine_description,
     per_iteration,
@@ -186,26 +188,21 @@ def main(argv=None):
     parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
     parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
     parser.add_argument("--threads", type=int, default=2, help="fastnmf n_threads and BLAS threads")
-    parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
-    parser.add_argument("--iterations", type=int, default=10, help="k2 - k1 of the per-iteration timings")
-    parser.add_argument("--min-span", type=float, default=0.25,
-                        help="more iterations when t(k2) - t(k1) would span less than this (seconds)")  # fmt: skip
-    parser.add_argument("--slow-seconds", type=float, default=5.0, help="slower 1-iteration fits: k2 = 3, once")
+    add_timing_arguments(parser)
     parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")
     parser.add_argument("--max-iterations", type=int, default=5000, help="HALS iterations allowed to reach it")
     parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic matrix and of (W0, H0)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
-    for option in ("threads", "repeat", "iterations", "cd_iterations", "max_iterations"):
+    check_timing_arguments(parser, args)
+    for option in ("threads", "cd_iterations", "max_iterations"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
     if any(r < 1 for r in args.ranks):
         parser.error("--ranks must be at least 1")
     if min(args.synthetic_shape) < 41:
         parser.error("--synthetic-shape must be at least 41 x 41 (fits are first run on 40 rows)")
-    if not args.min_span >= 0:
-        parser.error(f"--min-span must be 0 or more seconds; got {args.min_span}")
     started = time.perf_counter()
     table = Table()
     with blas_threads(args.threads), warnings.catch_warnings():

@@ -317,6 +317,23 @@ class PerIteration:
         return self.seconds > 0
 
 
+def add_timing_arguments(parser):
+    """The command-line options of :func:`per_iteration`."""
+    parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
+    parser.add_argument("--iterations", type=int, default=10, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--min-span", type=float, default=0.25,
+                        help="more iterations when t(k2) - t(k1) would span less than this (seconds)")  # fmt: skip
+    parser.add_argument("--slow-seconds", type=float, default=5.0,
+                        help="a 1-iteration fit slower than this is timed with k2=3, once")  # fmt: skip
+
+
+def check_timing_arguments(parser, args):
+    if args.repeat < 1 or args.iterations < 1:
+        parser.error("--repeat and --iterations must be at least 1")
+    if not args.min_span >= 0:
+        parser.error(f"--min-span must be 0 or more seconds; got {args.min_span}")
+
+
 def timing_options(args):
     """The keyword arguments of :func:`per_iteration` from the command line's."""
     return dict(iterations=args.iterations, repeat=args.repeat, slow_seconds=args.slow_seconds, min_span=args.min_span)
@@ -483,14 +500,12 @@ class Comparison:
                 self.row(f"time to cd's loss: {name}", f"not reached in {iterations} it / {seconds:.3g} s",
                          reference, "-", f"best loss {best:.6g} (+{excess:.2g}%)")  # fmt: skip
 
-    def time_to_loss(self, solver, target, cap):
-        """(reached, seconds, iterations, best loss) of a fastnmf Frobenius
-        fit that stops at ``target``, after ``cap`` seconds, or after
+    def time_to_loss(self, solver, target, cap, loss="frobenius"):
+        """(reached, seconds, iterations, best loss) of a fastnmf fit that
+        stops at ``target``, after ``cap`` seconds, or after
         --max-iterations iterations."""
         a = self.args
-        fastnmf_fit(
-            self.warm_V, self.warm_W0, self.H0, loss="frobenius", iterations=2, threads=a.threads, solver=solver
-        )
+        fastnmf_fit(self.warm_V, self.warm_W0, self.H0, loss=loss, iterations=2, threads=a.threads, solver=solver)
         record = {"reached": False, "seconds": 0.0, "iterations": 0, "best": np.inf}
         started = time.perf_counter()
 
@@ -507,7 +522,7 @@ class Comparison:
         kwargs = {"solver": solver} if solver is not None else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fastnmf.nmf(self.V, self.r, loss="frobenius", init=(self.W0, self.H0), max_iter=a.max_iterations,
+            fastnmf.nmf(self.V, self.r, loss=loss, init=(self.W0, self.H0), max_iter=a.max_iterations,
                         tol=0.0, n_threads=a.threads, callback=callback, **kwargs)  # fmt: skip
         return record["reached"], record["seconds"], record["iterations"], record["best"]
 
@@ -543,12 +558,7 @@ def parse_arguments(argv):
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="fastnmf n_threads and BLAS threads")
-    parser.add_argument("--repeat", type=int, default=3, help="fits per timing (median)")
-    parser.add_argument("--iterations", type=int, default=10, help="k2 - k1 of the per-iteration timings")
-    parser.add_argument("--min-span", type=float, default=0.25,
-                        help="more iterations when t(k2) - t(k1) would span less than this (seconds)")  # fmt: skip
-    parser.add_argument("--slow-seconds", type=float, default=5.0,
-                        help="a 1-iteration fit slower than this is timed with k2=3, once")  # fmt: skip
+    add_timing_arguments(parser)
     parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")
     parser.add_argument("--max-iterations", type=int, default=5000, help="fastnmf iterations allowed to reach it")
     parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
@@ -560,10 +570,9 @@ def parse_arguments(argv):
                         help="Numba threading layer (before any kernel runs)")  # fmt: skip
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.iterations < 1 or args.threads < 1:
-        parser.error("--repeat, --iterations and --threads must be at least 1")
-    if not args.min_span >= 0:
-        parser.error(f"--min-span must be 0 or more seconds; got {args.min_span}")
+    check_timing_arguments(parser, args)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
     for name in args.mu_losses:
         if name not in ("frobenius", "kullback-leibler"):
             try:
@@ -595,35 +604,50 @@ def main(argv=None):
     with blas_threads(args.threads):
         header = machine_description(args.threads)
         print("\n".join(header), file=sys.stderr)
-        for size in args.sizes:
-            counts = synthetic.corpus(size, seed=args.seed)
-            for dtype in args.dtypes:
-                V = counts.astype(dtype)
-                for r in args.ranks:
-                    print(f"{size} {dtype} r={r}:", file=sys.stderr, flush=True)
-                    comparison = Comparison(args, table, size, V, r)
-                    if "mu" not in args.skip:
-                        comparison.mu_rows()
-                    if "cd" not in args.skip:
-                        comparison.frobenius_solver_rows()
-                    if "masked" not in args.skip:
-                        comparison.masked_rows()
-    elapsed = time.perf_counter() - started
+        for size, V, r in cases(args):
+            comparison = Comparison(args, table, size, V, r)
+            if "mu" not in args.skip:
+                comparison.mu_rows()
+            if "cd" not in args.skip:
+                comparison.frobenius_solver_rows()
+            if "masked" not in args.skip:
+                comparison.masked_rows()
+    report(
+        "compare_sklearn.py", argv, args, header, table, time.perf_counter() - started,
+        "ratio = reference time / fastnmf time. ms/it: per-iteration time, (t(k2) - t(k1)) / (k2 - k1) from\n"
+        f"medians of {args.repeat} fits; * = slow method, timed once with k2 = 3. Time to cd's loss: from the\n"
+        "call to the first iteration whose loss is at or below cd's loss after its iterations.",
+    )  # fmt: skip
+    return 0
+
+
+def cases(args):
+    """(size, V, r) for every size, dtype and rank on the command line, each
+    announced on stderr."""
+    for size in args.sizes:
+        counts = synthetic.corpus(size, seed=args.seed)
+        for dtype in args.dtypes:
+            V = counts.astype(dtype)
+            for r in args.ranks:
+                print(f"{size} {dtype} r={r}:", file=sys.stderr, flush=True)
+                yield size, V, r
+
+
+def report(script, argv, args, header, table, elapsed, legend):
+    """Print the machine, the matrices, the command, the table and its
+    legend to stdout (the progress went to stderr)."""
     shapes = ", ".join(
         f"{size}: {synthetic.SIZES[size].n_docs} x {synthetic.SIZES[size].n_terms}" for size in args.sizes
     )
     print()
     print("\n".join(header))
     print(f"matrices (documents x terms, seed {args.seed}): {shapes}")
-    print(f"command: python benchmarks/compare_sklearn.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"command: python benchmarks/{script} {' '.join(argv if argv is not None else sys.argv[1:])}")
     print()
     print(table.render(markdown=args.markdown))
     print()
-    print("ratio = reference time / fastnmf time. ms/it: per-iteration time, (t(k2) - t(k1)) / (k2 - k1) from")
-    print(f"medians of {args.repeat} fits; * = slow method, timed once with k2 = 3. Time to cd's loss: from the")
-    print("call to the first iteration whose loss is at or below cd's loss after its iterations.")
+    print(legend)
     print(f"total time {elapsed:.0f} s; load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The benchmarks cannot rot: every asv benchmark's setup and methods run once
-on the smallest data, and the comparison, floor, thread-scaling and
-compile-time scripts run end to end on a tiny matrix (or one fit). Nothing
-here is timed."""
+on the smallest data, and the comparison (scikit-learn, dense, peers), floor,
+thread-scaling and compile-time scripts run end to end on a tiny matrix (or
+one fit). Nothing here is timed."""
 
 import importlib
 import importlib.util
@@ -214,6 +214,53 @@ def test_compare_dense_reads_faces_and_stock_volumes(scripts, tmp_path):
         file.write("\n".join(rows) + "\n")
     volumes = compare.sp500_matrix(tmp_path)
     np.testing.assert_allclose(volumes, [[0.5, 0.5], [1.0, 1.0], [1.5, 1.5]])
+
+
+def test_compare_peers_runs_on_a_tiny_matrix(scripts, capsys):
+    """MiniBatchNMF comes with scikit-learn; torchnmf and nimfa are run
+    where they are installed and otherwise named as skipped."""
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_peers")
+    code = compare.main(
+        ["--sizes", "tiny", "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--epochs", "2", "--losses", "frobenius", "kullback-leibler"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "frobenius: time to MiniBatchNMF's loss (2 epochs)" in out
+    assert "KL: time to MiniBatchNMF's loss (2 epochs)" in out
+    for peer in ("torchnmf", "nimfa"):
+        assert (f"{peer} not installed (skipped)" in out) != compare.installed(peer)
+        assert (f"vs {peer}" in out) == compare.installed(peer)
+
+
+def test_compare_peers_kl_loss_and_h_first_updates(scripts):
+    """The peers' loss and their order of updates (H, then W) as the script
+    computes them for fastnmf: the KL divergence over the stored entries
+    against the dense formula, and fastnmf on V^T against NumPy's H-first
+    multiplicative updates."""
+    import naive
+
+    compare = scripts("compare_peers")
+    V = scripts("synthetic").corpus("tiny", seed=2)
+    W0, H0 = scripts("compare_sklearn").random_init(V, 3, seed=0)
+    dense = V.toarray()
+    WH = W0 @ H0
+    stored = dense > 0
+    expected = np.sum(dense[stored] * np.log(dense[stored] / WH[stored])) - dense.sum() + WH.sum()
+    assert compare.kl_loss(V, W0, H0) == pytest.approx(expected, rel=1e-10)
+
+    args = compare.parse_arguments(["--threads", "1"])
+    comparison = compare.Comparison(args, compare.common.Table(), "tiny", V, 3)
+    for loss, beta in (("frobenius", 2.0), ("kullback-leibler", 1.0), ("1.5", 1.5)):
+        W, H = W0, H0
+        for _ in range(2):
+            H = naive.mu_update_H(dense, W, H, beta)
+            W = naive.mu_update_W(dense, W, H, beta)
+        for layout in ("sparse", "dense"):
+            ours = comparison.fastnmf_h_first(comparison.layouts[layout], loss, 2)
+            np.testing.assert_allclose(ours[0], W, rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(ours[1], H, rtol=1e-8, atol=1e-12)
 
 
 def test_floor_runs_on_a_tiny_matrix(scripts, capsys):
