@@ -4,12 +4,15 @@ One command, one run, one table::
 
     python benchmarks/compare_peers.py                     # "small" (0.1M) and 0.5M nonzeros
     python benchmarks/compare_peers.py --peers minibatch --sizes 3M
+    python benchmarks/compare_peers.py --sizes --dense-matrices faces sp500   # real dense data only
 
 ``benchmarks/compare_sklearn.py`` measures fastnmf against scikit-learn's
 ``NMF`` and ``benchmarks/ratings_surprise.py`` against Surprise's NMF; this
 script covers the rest of the field on the same synthetic document-term
-matrices (``benchmarks/synthetic.py``), every method starting from the same
-(W0, H0) in the same dtype:
+matrices (``benchmarks/synthetic.py``) and, with ``--dense-matrices``, on
+the dense ORL faces and S&P 500 volumes of ``benchmarks/compare_dense.py``
+(from ``--data-dir``), every method starting from the same (W0, H0) in the
+same dtype:
 
 - **torchnmf** (``torchnmf.nmf.NMF.fit``: multiplicative updates of the
   beta-divergence in PyTorch, on the CPU here): per-iteration time of the
@@ -58,6 +61,7 @@ are not dependencies of fastnmf; to install them (PyTorch's CPU build)::
 
 import argparse
 import importlib.util
+import itertools
 import math
 import os
 import pathlib
@@ -73,7 +77,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import compare_sklearn as common  # noqa: E402  (a sibling script, found through HERE)
+import compare_dense  # noqa: E402  (sibling scripts, found through HERE)
+import compare_sklearn as common  # noqa: E402
 import synthetic  # noqa: E402
 
 PEERS = ("torchnmf", "nimfa", "minibatch")
@@ -218,12 +223,12 @@ class Comparison(common.Comparison):
     def __init__(self, args, table, size, V, r):
         super().__init__(args, table, size, V, r)
         m, n = V.shape
-        self.dense_fits = m * n <= args.dense_max
+        self.dense_fits = m * n <= args.dense_max or not sp.issparse(V)
         self.layouts = {}
-        if "sparse" in args.layouts:
+        if "sparse" in args.layouts and sp.issparse(V):
             self.layouts["sparse"] = V
         if "dense" in args.layouts and self.dense_fits:
-            self.layouts["dense"] = V.toarray()
+            self.layouts["dense"] = V.toarray() if sp.issparse(V) else V
 
     def fastnmf_mu_per_iteration(self, layout, loss):
         """Measured once per (layout, loss) and reused by every peer's row."""
@@ -316,8 +321,11 @@ def parse_arguments(argv):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
-    parser.add_argument("--sizes", nargs="+", default=["small", "0.5M"], choices=list(synthetic.SIZES),
+    parser.add_argument("--sizes", nargs="*", default=["small", "0.5M"], choices=list(synthetic.SIZES),
                         help="synthetic matrices, by number of nonzeros")  # fmt: skip
+    parser.add_argument("--dense-matrices", nargs="*", default=[], choices=["faces", "sp500"],
+                        help="real dense matrices, read from --data-dir as compare_dense.py does")  # fmt: skip
+    parser.add_argument("--data-dir", help="folder with faces/ and stocks/ (default: $FASTNMF_DATA or ../shared/data)")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
     parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=list(LOSSES),
@@ -360,8 +368,8 @@ def main(argv=None):
     with common.blas_threads(args.threads):
         header = common.machine_description(args.threads) + [peer_versions(args.peers, missing)]
         print("\n".join(header), file=sys.stderr)
-        for size, V, r in common.cases(args):
-            comparison = Comparison(args, table, size, V, r)
+        for name, V, r in itertools.chain(common.cases(args), dense_cases(args, header)):
+            comparison = Comparison(args, table, name, V, r)
             for peer in peers:
                 getattr(comparison, f"{peer}_rows")()
     common.report(
@@ -372,6 +380,21 @@ def main(argv=None):
         "at or below that loss.",
     )  # fmt: skip
     return 0
+
+
+def dense_cases(args, header):
+    """(name, V, r) for every real dense matrix, dtype and rank, each matrix
+    described in ``header``; a matrix whose file is missing is skipped."""
+    for name in args.dense_matrices:
+        matrix = compare_dense.load(name, args)
+        if matrix is None:
+            header.append(f"{name}: not found, skipped (see --data-dir)")
+            continue
+        header.append(f"{name}: {matrix.shape[0]} x {matrix.shape[1]} dense")
+        for dtype in args.dtypes:
+            for r in args.ranks:
+                print(f"{name} {dtype} r={r}:", file=sys.stderr, flush=True)
+                yield name, np.ascontiguousarray(matrix, dtype=dtype), r
 
 
 def peer_versions(requested, missing):

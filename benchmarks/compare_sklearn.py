@@ -641,7 +641,8 @@ def report(script, argv, args, header, table, elapsed, legend):
     )
     print()
     print("\n".join(header))
-    print(f"matrices (documents x terms, seed {args.seed}): {shapes}")
+    if shapes:
+        print(f"matrices (documents x terms, seed {args.seed}): {shapes}")
     print(f"command: python benchmarks/{script} {' '.join(argv if argv is not None else sys.argv[1:])}")
     print()
     print(table.render(markdown=args.markdown))

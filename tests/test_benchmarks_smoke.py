@@ -189,20 +189,26 @@ def test_compare_dense_runs_on_a_tiny_matrix(scripts, capsys, tmp_path):
     assert "skipping faces" in captured.err  # no data in tmp_path
 
 
-def test_compare_dense_reads_faces_and_stock_volumes(scripts, tmp_path):
-    import gzip
+def _write_faces(path):
+    """Three 4 x 3 images in the ORL archive's layout."""
     import io
     import tarfile
 
-    compare = scripts("compare_dense")
-    (tmp_path / "faces").mkdir()
-    with tarfile.open(tmp_path / compare.FACES_FILE, "w:gz") as archive:
+    path.parent.mkdir(parents=True)
+    with tarfile.open(path, "w:gz") as archive:
         for subject, image in ((1, 1), (1, 2), (2, 1)):
             pixels = np.arange(12, dtype=np.uint8) * (subject + image)
             raw = b"P5\n4 3\n255\n" + pixels.tobytes()
             entry = tarfile.TarInfo(f"orl_faces/s{subject}/{image}.pgm")
             entry.size = len(raw)
             archive.addfile(entry, io.BytesIO(raw))
+
+
+def test_compare_dense_reads_faces_and_stock_volumes(scripts, tmp_path):
+    import gzip
+
+    compare = scripts("compare_dense")
+    _write_faces(tmp_path / compare.FACES_FILE)
     faces = compare.faces_matrix(tmp_path)
     assert faces.shape == (3, 12) and faces.min() >= 0 and faces.max() <= 1
     (tmp_path / compare.SP500_FILE).parent.mkdir(parents=True)
@@ -232,6 +238,24 @@ def test_compare_peers_runs_on_a_tiny_matrix(scripts, capsys):
     for peer in ("torchnmf", "nimfa"):
         assert (f"{peer} not installed (skipped)" in out) != compare.installed(peer)
         assert (f"vs {peer}" in out) == compare.installed(peer)
+
+
+def test_compare_peers_runs_on_real_dense_matrices(scripts, capsys, tmp_path):
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_peers")
+    _write_faces(tmp_path / compare.compare_dense.FACES_FILE)
+    code = compare.main(
+        ["--sizes", "--dense-matrices", "faces", "sp500", "--data-dir", str(tmp_path), "--dtypes", "float64",
+         "--ranks", "2", "--threads", "1", "--repeat", "1", "--iterations", "1", "--epochs", "2",
+         "--losses", "frobenius"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "faces: 3 x 12 dense" in out and "sp500: not found, skipped" in out
+    rows = [line for line in out.splitlines() if line.startswith("faces ")]
+    assert any("frobenius: time to MiniBatchNMF's loss (2 epochs)" in line for line in rows)
+    assert "sparse V" not in out  # dense data is given to the peers as it is
+    assert "documents x terms" not in out
 
 
 def test_compare_peers_kl_loss_and_h_first_updates(scripts):
