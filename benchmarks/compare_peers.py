@@ -88,6 +88,11 @@ LABELS = {"frobenius": "frobenius", "kullback-leibler": "KL", "1.5": "beta=1.5"}
 CHECK_ITERATIONS = 3
 
 
+def fastnmf_loss(loss):
+    """``loss`` as ``fastnmf.nmf`` takes it: a name, or beta for "1.5"."""
+    return LOSSES[loss] if loss == "1.5" else loss
+
+
 def installed(peer):
     return importlib.util.find_spec(PEER_MODULES[peer]) is not None
 
@@ -235,11 +240,10 @@ class Comparison(common.Comparison):
         key = (layout, loss)
         if key not in self._fastnmf_timings:
             V = self.layouts[layout]
-            loss_value = LOSSES[loss] if loss == "1.5" else loss
 
             def fit(k, V=V, W0=self.W0):
-                return common.fastnmf_fit(V, W0, self.H0, loss=loss_value, iterations=k, threads=self.args.threads,
-                                          solver="mu")[0]  # fmt: skip
+                return common.fastnmf_fit(V, W0, self.H0, loss=fastnmf_loss(loss), iterations=k,
+                                          threads=self.args.threads, solver="mu")[0]  # fmt: skip
 
             rows = common.WARM_UP_ROWS
             self._fastnmf_timings[key] = self._per_iteration(fit, lambda: fit(2, V[:rows], self.W0[:rows]))
@@ -249,9 +253,8 @@ class Comparison(common.Comparison):
         """fastnmf's factors after updating H, then W, ``iterations`` times:
         its W-first updates on V^T from (H0^T, W0^T)."""
         Vt = sp.csr_array(V.T) if sp.issparse(V) else np.ascontiguousarray(V.T)
-        loss_value = LOSSES[loss] if loss == "1.5" else loss
-        _, result = common.fastnmf_fit(Vt, self.H0.T.copy(), self.W0.T.copy(), loss=loss_value, iterations=iterations,
-                                       threads=self.args.threads, solver="mu")  # fmt: skip
+        _, result = common.fastnmf_fit(Vt, self.H0.T.copy(), self.W0.T.copy(), loss=fastnmf_loss(loss),
+                                       iterations=iterations, threads=self.args.threads, solver="mu")  # fmt: skip
         return result.H.T, result.W.T
 
     def peer_rows(self, peer, prepare, fit, losses):
@@ -348,6 +351,10 @@ def parse_arguments(argv):
         parser.error("--threads, --epochs and --ranks must be at least 1")
     if not args.dense_max >= 0:
         parser.error(f"--dense-max must be 0 or more entries; got {args.dense_max}")
+    if args.max_iterations < 1:
+        parser.error(f"--max-iterations must be at least 1; got {args.max_iterations}")
+    if not args.time_cap > 0:
+        parser.error(f"--time-cap must be a positive multiple of MiniBatchNMF's time; got {args.time_cap}")
     return args
 
 

@@ -125,7 +125,22 @@ def test_synthetic_rejects_bad_arguments(scripts):
         synthetic.document_term_matrix(0, 10)
 
 
-@pytest.mark.parametrize("script", ["compare_sklearn", "compare_dense"])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--max-iterations", "0"], "--max-iterations must be at least 1; got 0"),
+        (["--time-cap", "nan"], "--time-cap must be a positive multiple"),
+        (["--dense-max", "-1"], "--dense-max must be 0 or more entries"),
+        (["--epochs", "0"], "--threads, --epochs and --ranks must be at least 1"),
+    ],
+)
+def test_compare_peers_rejects_bad_arguments(scripts, capsys, arguments, message):
+    with pytest.raises(SystemExit):
+        scripts("compare_peers").main(arguments)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["compare_sklearn", "compare_dense", "compare_peers"])
 @pytest.mark.parametrize("span", ["-1", "nan"])
 def test_comparisons_reject_a_negative_span(scripts, capsys, script, span):
     with pytest.raises(SystemExit):

@@ -153,14 +153,15 @@ class CSRKernels:
 
 DENSE_TERMS = [
     "kullback-leibler", "kullback-leibler-objective", "itakura-saito", "itakura-saito-objective", 1.5,
-    "1.5-objective", "masked-frobenius", "masked-kullback-leibler",
+    "1.5-objective", "masked-frobenius", "masked-kullback-leibler", "masked-itakura-saito", "masked-1.5",
 ]
 
 
 class DenseTileTerms:
     """``dense_tile_terms``: the numerator and denominator of the dense
     update, tile by tile with BLAS inside the kernel, for each loss,
-    unweighted or with a dense 0/1 mask, on the W side (X = V) or the H side
+    unweighted or with a dense 0/1 mask (the weighted kernel's written-out
+    loops: KL, Itakura-Saito, beta = 1.5), on the W side (X = V) or the H side
     (X = V^T), without the objective (as fits call it 9 times in 10), and
     for the unweighted Kullback-Leibler, Itakura-Saito and beta = 1.5 also
     with it ("...-objective": the iterations that evaluate it, in the same
