@@ -17,7 +17,7 @@ A layout class turns its data into these terms as cheaply as it can:
   BLAS does the O(m n r) products (V H^T, then Gram matrices); for the
   masked one, BLAS and an elementwise product; for any other beta one Numba
   kernel goes tile by tile, from a tile of W H to its share of the terms,
-  with single-threaded BLAS calls on the tile (:func:`dense_tiles`).
+  with single-threaded BLAS calls on the tile (:func:`tile_terms`).
 - :class:`SparseTerms`: V is CSR and its implicit zeros are zeros. A B^T is
   evaluated only at V's nonzeros; the implicit zeros' share of the
   denominator and the objective comes from r x r Gram matrices (beta = 2),
@@ -33,6 +33,7 @@ have a single row that every row shares, or be a :class:`GramDenominator`.
 ``with_loss`` is false.
 """
 
+import contextlib
 import functools
 from typing import NamedTuple
 
@@ -42,8 +43,11 @@ from . import _kernels as K
 from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
 from ._kernels.gram import BLAS_SINGLE_THREAD_WORK
+from ._threads import blas_can_be_held, blas_on_calling_thread
 
 DENSE_TILE_ROWS = 32  # rows of A per parallel task of the dense kernel
+HELD_TILE = (128, 512)  # the dense kernel's tiles when BLAS is held to the calling thread,
+HELD_TILE_MIN_RANK = {4: 16, 8: 32}  # from this r on (by itemsize)
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
 BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block
 MIN_SPLIT_BYTES = 8 << 20  # a smaller B is gathered from whole
@@ -203,14 +207,41 @@ class CSRMatrix:
         return np.zeros(len(self.bounds) - 1, dtype=np.float64)
 
 
-def dense_tiles(r):
+def dense_tiles(r, dtype, held):
     """(rows, columns) of the tiles of the dense kernel
-    (:func:`fastnmf._kernels.dense.dense_tile_terms`): each of its BLAS calls
-    makes at most BLAS_SINGLE_THREAD_WORK multiply-adds, OpenBLAS's limit for
-    running a product on the calling thread. Measured, 400 x 10,304 and its
-    transpose, r = 50, KL, one thread: these 32 x 163 tiles 1.15x faster than
-    the 32 x 81 of BLAS_BLOCK_WORK, the half that the r x r products use."""
+    (:func:`fastnmf._kernels.dense.dense_tile_terms`) on factors of r columns
+    in ``dtype``; ``held`` says whether BLAS is held to the calling thread
+    during the call (:func:`fastnmf._threads.blas_on_calling_thread`).
+
+    Unheld, each BLAS call must stay under BLAS_SINGLE_THREAD_WORK
+    multiply-adds, OpenBLAS's limit for running a product on the calling
+    thread: 32 rows (at r = 50, float32, 400 x 10,304 and its transpose, one
+    thread, KL: 32 x 163 tiles 1.15x faster than the 32 x 81 of
+    BLAS_BLOCK_WORK). Held, the tiles are HELD_TILE (128 x 512) from
+    r = HELD_TILE_MIN_RANK on, where single-threaded OpenBLAS runs the larger
+    products nearer its full rate (docs/performance.md, "Larger dense tiles,
+    BLAS held to one thread"); below it they were no faster."""
+    if held and wants_held_tiles(r, dtype):
+        return HELD_TILE
     return DENSE_TILE_ROWS, max(1, BLAS_SINGLE_THREAD_WORK // (DENSE_TILE_ROWS * max(r, 1)))
+
+
+def wants_held_tiles(r, dtype):
+    return r >= HELD_TILE_MIN_RANK[np.dtype(dtype).itemsize]
+
+
+def tile_terms(X, weights, A, B, beta, eps, num, den, with_loss, with_den):
+    """Run the dense tile kernel (the arguments are its own, see
+    :func:`fastnmf._kernels.dense.dense_tile_terms`) on the tiles of
+    :func:`dense_tiles`, holding BLAS to the calling thread where the larger
+    tiles pay; returns the float64 objective (0.0 without ``with_loss``)."""
+    r = A.shape[1]
+    hold = blas_can_be_held() and wants_held_tiles(r, A.dtype)
+    with blas_on_calling_thread() if hold else contextlib.nullcontext(False) as held:
+        rows, cols = dense_tiles(r, A.dtype, held)
+        parts = np.zeros(-(-A.shape[0] // rows))
+        K.dense_tile_terms(X, weights, A, B, beta, eps, rows, cols, num, den, parts, with_loss, with_den)
+    return float(parts.sum())
 
 
 def transposed_product(W, V):
@@ -339,16 +370,12 @@ class DenseTerms(_Base):
     def _tile_terms(self, X, weights, A, B, with_loss):
         """num, den and objective of the update of A from X (V or V^T) by
         the tile kernel; den is B's column sums for beta = 1 unweighted."""
-        rows, cols = dense_tiles(A.shape[1])
         num = np.empty(A.shape, dtype=A.dtype)
         den = np.empty(A.shape if self.with_den else (0, 0), dtype=A.dtype)
-        parts = np.zeros(-(-X.shape[0] // rows))
-        K.dense_tile_terms(
-            X, weights, A, B, self.beta_typed, self.eps, rows, cols, num, den, parts, with_loss, self.with_den
-        )
+        loss = tile_terms(X, weights, A, B, self.beta_typed, self.eps, num, den, with_loss, self.with_den)
         if not self.with_den:
             den = column_sums(B)
-        return num, den, (float(parts.sum()) if with_loss else None)
+        return num, den, (loss if with_loss else None)
 
     def w_terms(self, W, Ht, with_loss):
         if self.gram_path:
@@ -452,9 +479,6 @@ def all_entries_power_product(A, B, beta, eps, with_loss):
     ``with_loss``): the dense tile kernel with X = 0 (an X of no rows, see
     :func:`fastnmf._kernels.dense_tile_terms`), so no block of A B^T outlives
     its tile."""
-    rows, cols = dense_tiles(A.shape[1])
     den = np.empty(A.shape, dtype=A.dtype)
-    parts = np.zeros(-(-A.shape[0] // rows))
     nothing = np.empty((0, 0), dtype=A.dtype)
-    K.dense_tile_terms(nothing, nothing, A, B, beta, eps, rows, cols, nothing, den, parts, with_loss, True)
-    return den, float(parts.sum())
+    return den, tile_terms(nothing, nothing, A, B, beta, eps, nothing, den, with_loss, True)

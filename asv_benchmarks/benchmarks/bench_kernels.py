@@ -12,7 +12,7 @@ import numpy as np
 from fastnmf import _kernels as K
 from fastnmf._chunks import balanced_row_chunks, uniform_row_chunks
 from fastnmf._epsilon import EPS
-from fastnmf._terms import all_entries_power_product, dense_tiles
+from fastnmf._terms import all_entries_power_product, tile_terms
 
 from .common import (
     DTYPES,
@@ -195,20 +195,17 @@ class DenseTileTerms:
             self.X, self.A, self.B = np.ascontiguousarray(V.T), np.ascontiguousarray(H.T), W
             self.weights = np.ascontiguousarray(weights.T) if masked else weights
         self.with_den = masked or beta != 1.0
-        self.tiles = dense_tiles(self.A.shape[1])
         self.num = np.empty(self.A.shape, dtype=dtype)
         self.den = np.empty(self.A.shape if self.with_den else (0, 0), dtype=dtype)
-        self.loss_parts = np.zeros(-(-self.X.shape[0] // self.tiles[0]))
         self.time_kernel()
 
     def teardown(self, *params):
         restore_threads(self)
 
     def time_kernel(self, *params):
-        K.dense_tile_terms(
-            self.X, self.weights, self.A, self.B, self.beta, self.eps, *self.tiles, self.num, self.den,
-            self.loss_parts, self.with_loss, self.with_den,
-        )  # fmt: skip
+        tile_terms(
+            self.X, self.weights, self.A, self.B, self.beta, self.eps, self.num, self.den, self.with_loss, self.with_den
+        )
 
 
 class AllEntriesPowerProduct:

@@ -37,11 +37,13 @@ def dense_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den
     ``tile_cols`` columns: the tile of A B^T by one BLAS call, then the
     elementwise work on it while it is in cache, then its products with B by
     BLAS, added to the block's rows of ``num`` and ``den``. Nothing m x n is
-    stored, and each BLAS call is small enough (``tile_rows * tile_cols * r``
-    multiply-adds, at most 65,536 x 4, see :func:`fastnmf._terms.dense_tiles`)
-    that OpenBLAS runs it on the calling thread: no BLAS threads spin next to
-    Numba's (see :mod:`fastnmf._kernels.gram`). For the H update, X is V^T
-    (a C-ordered copy), A = H^T and B = W.
+    stored, and each BLAS call runs on the calling thread, so that no BLAS
+    threads spin next to Numba's (see :mod:`fastnmf._kernels.gram`): either
+    it is small enough (``tile_rows * tile_cols * r`` multiply-adds, at most
+    65,536 x 4, which OpenBLAS never splits) or the caller holds BLAS to one
+    thread for the call (:func:`fastnmf._terms.tile_terms`, which picks the
+    tiles with :func:`fastnmf._terms.dense_tiles`). For the H update, X is
+    V^T (a C-ordered copy), A = H^T and B = W.
 
     The tiles' size depends on r only, never on the number of threads, so
     neither do the results.

@@ -1,0 +1,152 @@
+"""BLAS held to the calling thread while the dense tile kernel runs
+(fastnmf._threads.blas_on_calling_thread), and the larger tiles that it
+allows (fastnmf._terms.dense_tiles): the limit is set and always restored,
+from one thread or several, and fits on the larger tiles agree with fits on
+the small ones."""
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+import threadpoolctl
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import fastnmf._terms
+import fastnmf._threads
+from conftest import MU, rtol_for
+from fastnmf import nmf
+from fastnmf._kernels.gram import BLAS_SINGLE_THREAD_WORK
+from fastnmf._terms import HELD_TILE, HELD_TILE_MIN_RANK, dense_tiles
+from fastnmf._threads import blas_can_be_held, blas_on_calling_thread
+
+needs_hold = pytest.mark.skipif(not blas_can_be_held(), reason="this BLAS cannot be held to one thread")
+
+
+def blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.fixture(autouse=True)
+def blas_threads_unchanged():
+    before = blas_threads()
+    yield
+    assert blas_threads() == before, "BLAS's thread counts were left changed"
+
+
+@needs_hold
+def test_hold_sets_one_thread_and_restores_nested():
+    with blas_on_calling_thread() as held:
+        assert held
+        assert set(blas_threads()) == {1}
+        with blas_on_calling_thread() as inner:
+            assert inner
+            assert set(blas_threads()) == {1}
+        assert set(blas_threads()) == {1}, "the inner exit must not restore while the outer block runs"
+
+
+@needs_hold
+def test_hold_from_several_threads_at_once():
+    n = 4
+    inside = threading.Barrier(n)
+    seen, errors = [], []
+
+    def work():
+        try:
+            with blas_on_calling_thread() as held:
+                inside.wait(timeout=30)  # all four hold at once
+                seen.append((held, set(blas_threads())))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert seen == [(True, {1})] * n
+
+
+def test_hold_is_restored_after_an_error():
+    with pytest.raises(RuntimeError, match="inside"):
+        with blas_on_calling_thread():
+            raise RuntimeError("inside")
+
+
+def test_hold_does_nothing_where_blas_cannot_be_held(monkeypatch):
+    monkeypatch.setattr(fastnmf._threads, "_blas_libraries", lambda: None)
+    before = blas_threads()
+    assert not fastnmf._threads.blas_can_be_held()
+    with fastnmf._threads.blas_on_calling_thread() as held:
+        assert not held
+        assert blas_threads() == before
+
+
+@needs_hold
+@pytest.mark.skipif(
+    not hasattr(threadpoolctl.OpenBLASController, "clear_controlling_thread"),
+    reason="threadpoolctl < 3.8 lets any thread set OpenBLAS's thread count",
+)
+def test_hold_reports_failure_while_another_thread_controls_openblas():
+    """threadpoolctl >= 3.8 gives control of OpenBLAS's thread count to one
+    Python thread at a time: while another thread holds it (here at 2
+    threads), the hold cannot take effect and says so, and a fit on the
+    larger ranks still runs (on the small tiles)."""
+    inside, done = threading.Event(), threading.Event()
+
+    def other():
+        with threadpool_limits(limits=2, user_api="blas"):
+            inside.set()
+            done.wait(timeout=60)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        assert inside.wait(timeout=30)
+        with blas_on_calling_thread() as held:
+            assert not held
+        V = np.random.default_rng(0).random((40, 30)) + 0.1
+        assert np.isfinite(nmf(V, 32, loss="kullback-leibler", max_iter=3, tol=0, random_state=0, **MU).loss)
+    finally:
+        done.set()
+        thread.join(timeout=60)
+
+
+@pytest.mark.parametrize("r", [1, 10, 16, 31, 32, 50, 200])
+def test_dense_tiles(r, dtype):
+    rows, cols = dense_tiles(r, dtype, held=False)
+    assert rows * cols * r <= BLAS_SINGLE_THREAD_WORK or cols == 1, "an unheld BLAS call must stay single-threaded"
+    if r >= HELD_TILE_MIN_RANK[dtype.itemsize]:
+        assert dense_tiles(r, dtype, held=True) == HELD_TILE
+    else:
+        assert dense_tiles(r, dtype, held=True) == (rows, cols)
+
+
+def larger_than_a_held_tile(rng):
+    """A dense V of several held tiles each way, uneven at the edges."""
+    rows, cols = HELD_TILE
+    return rng.random((2 * rows + 37, 2 * cols + 91)) + 0.01
+
+
+@needs_hold
+@pytest.mark.parametrize("loss, layout", [("kullback-leibler", "dense"), (1.5, "dense"), (1.5, "csr")])
+def test_fits_on_held_tiles_match_fits_on_small_tiles(loss, layout, dtype, monkeypatch):
+    """The held tiles change only how the products are cut (the order of
+    the sums), not the update: a fit agrees with one on the small tiles,
+    dense V (the tile kernel gives the whole update) and sparse V (it gives
+    the denominator over all entries for beta = 1.5)."""
+    rng = np.random.default_rng(5)
+    V = larger_than_a_held_tile(rng).astype(dtype)
+    if layout == "csr":
+        V = sp.csr_array(np.where(rng.random(V.shape) < 0.1, V, 0).astype(dtype))
+    r = HELD_TILE_MIN_RANK[dtype.itemsize]
+    options = dict(loss=loss, init="random", random_state=3, max_iter=5, tol=0, **MU)
+    held = nmf(V, r, **options)
+    monkeypatch.setattr(fastnmf._terms, "blas_can_be_held", lambda: False)
+    small = nmf(V, r, **options)
+    rtol = 50 * rtol_for(dtype)
+    assert_allclose(held.W, small.W, rtol=rtol, atol=rtol * np.abs(small.W).max())
+    assert_allclose(held.H, small.H, rtol=rtol, atol=rtol * np.abs(small.H).max())
+    assert_allclose(held.loss, small.loss, rtol=rtol)
