@@ -2,6 +2,7 @@
 (:func:`numba_threads`) and BLAS's (:func:`blas_on_calling_thread`)."""
 
 import functools
+import importlib
 import threading
 from contextlib import contextmanager
 
@@ -57,7 +58,11 @@ def _blas_libraries():
     try:
         import scipy
         from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - both are dependencies
+
+        # Numba's np.dot calls the BLAS behind SciPy's cython_blas: loaded
+        # here, so that threadpoolctl finds it even before a kernel ran.
+        importlib.import_module("scipy.linalg.cython_blas")
+    except ImportError:  # pragma: no cover - all three come with the dependencies
         return None
     try:
         name = str(scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]).lower()
