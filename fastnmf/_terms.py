@@ -43,7 +43,7 @@ from . import _kernels as K
 from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
 from ._kernels.gram import BLAS_SINGLE_THREAD_WORK
-from ._threads import blas_can_be_held, blas_on_calling_thread
+from ._threads import blas_on_calling_thread
 
 DENSE_TILE_ROWS = 32  # rows of A per parallel task of the dense kernel
 HELD_TILE = (128, 512)  # the dense kernel's tiles when BLAS is held to the calling thread,
@@ -227,6 +227,7 @@ def dense_tiles(r, dtype, held):
 
 
 def wants_held_tiles(r, dtype):
+    """Whether the tiles for r columns in ``dtype`` are larger when BLAS is held."""
     return r >= HELD_TILE_MIN_RANK[np.dtype(dtype).itemsize]
 
 
@@ -236,8 +237,7 @@ def tile_terms(X, weights, A, B, beta, eps, num, den, with_loss, with_den):
     :func:`dense_tiles`, holding BLAS to the calling thread where the larger
     tiles pay; returns the float64 objective (0.0 without ``with_loss``)."""
     r = A.shape[1]
-    hold = blas_can_be_held() and wants_held_tiles(r, A.dtype)
-    with blas_on_calling_thread() if hold else contextlib.nullcontext(False) as held:
+    with blas_on_calling_thread() if wants_held_tiles(r, A.dtype) else contextlib.nullcontext(False) as held:
         rows, cols = dense_tiles(r, A.dtype, held)
         parts = np.zeros(-(-A.shape[0] // rows))
         K.dense_tile_terms(X, weights, A, B, beta, eps, rows, cols, num, den, parts, with_loss, with_den)

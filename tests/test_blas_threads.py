@@ -9,16 +9,18 @@ import threading
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 import threadpoolctl
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import fastnmf._terms
 import fastnmf._threads
+import naive
 from conftest import MU, rtol_for
 from fastnmf import nmf
+from fastnmf._epsilon import EPS
 from fastnmf._kernels.gram import BLAS_SINGLE_THREAD_WORK
-from fastnmf._terms import HELD_TILE, HELD_TILE_MIN_RANK, dense_tiles
+from fastnmf._terms import HELD_TILE, HELD_TILE_MIN_RANK, all_entries_power_product, dense_tiles, tile_terms
+from kernel_cases import assert_close
 from fastnmf._threads import blas_can_be_held, blas_on_calling_thread
 
 needs_hold = pytest.mark.skipif(not blas_can_be_held(), reason="this BLAS cannot be held to one thread")
@@ -144,9 +146,51 @@ def test_fits_on_held_tiles_match_fits_on_small_tiles(loss, layout, dtype, monke
     r = HELD_TILE_MIN_RANK[dtype.itemsize]
     options = dict(loss=loss, init="random", random_state=3, max_iter=5, tol=0, **MU)
     held = nmf(V, r, **options)
-    monkeypatch.setattr(fastnmf._terms, "blas_can_be_held", lambda: False)
+    monkeypatch.setattr(fastnmf._threads, "_blas_libraries", lambda: None)  # the hold fails: small tiles
     small = nmf(V, r, **options)
     rtol = 50 * rtol_for(dtype)
     assert_allclose(held.W, small.W, rtol=rtol, atol=rtol * np.abs(small.W).max())
     assert_allclose(held.H, small.H, rtol=rtol, atol=rtol * np.abs(small.H).max())
     assert_allclose(held.loss, small.loss, rtol=rtol)
+
+
+@needs_hold
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("beta", [1.0, 1.5, 0.0])
+def test_tile_terms_on_held_tiles_against_numpy(beta, weighted, dtype, n_threads):
+    """The held path (larger tiles, BLAS on one thread) against the NumPy
+    twin of the kernel, on a V of several held tiles each way."""
+    rng = np.random.default_rng(6)
+    V = larger_than_a_held_tile(rng).astype(dtype)
+    m, n = V.shape
+    r = HELD_TILE_MIN_RANK[dtype.itemsize]
+    A = (rng.random((m, r)) + 0.1).astype(dtype)
+    B = (rng.random((n, r)) + 0.1).astype(dtype)
+    if weighted:
+        weights = (rng.random((m, n)) * (rng.random((m, n)) > 0.3)).astype(dtype)
+        V = np.where(weights > 0, V, np.nan).astype(dtype)  # never read where the weight is zero
+    else:
+        weights = np.empty((0, 0), dtype=dtype)
+    ref_num, ref_den, ref_loss = naive.dense_tile_terms(V, weights, A, B, beta)
+    num, den = np.full(A.shape, np.nan, dtype), np.full(A.shape, np.nan, dtype)
+    V_before = V.copy()
+    loss = tile_terms(V, weights, A, B, dtype.type(beta), dtype.type(EPS), num, den, True, True)
+    assert_array_equal(V, V_before)
+    assert_close(num, ref_num, dtype)
+    assert_close(den, ref_den, dtype)
+    assert_allclose(loss, ref_loss, rtol=rtol_for(dtype))
+
+
+@needs_hold
+@pytest.mark.parametrize("beta", [1.5, 3.0])
+def test_all_entries_power_product_on_held_tiles_against_numpy(beta, dtype, n_threads):
+    """The sparse update's denominator over every entry (X = 0), on the held tiles."""
+    rng = np.random.default_rng(7)
+    rows, cols = HELD_TILE
+    r = HELD_TILE_MIN_RANK[dtype.itemsize]
+    A = (rng.random((2 * rows + 37, r)) + 0.1).astype(dtype)
+    B = (rng.random((2 * cols + 91, r)) + 0.1).astype(dtype)
+    ref, ref_sum = naive.all_entries_power_product(A, B, beta)
+    den, loss = all_entries_power_product(A, B, dtype.type(beta), dtype.type(EPS), True)
+    assert_close(den, ref, dtype)
+    assert_allclose(loss, ref_sum / beta, rtol=rtol_for(dtype))

@@ -170,11 +170,12 @@ class DenseTileTerms:
     params = [SIZES, DENSE_TERMS, ["W", "H"], DTYPES, THREADS]
     param_names = ["size", "terms", "side", "dtype", "n_threads"]
     timeout = 60
+    rank = 10
 
     def setup(self, size, terms, side, dtype, n_threads):
         self.threads = ThreadSetting(n_threads)
         V = dense_positive(size, dtype)
-        W, H = initial_factors(V, 10)
+        W, H = initial_factors(V, self.rank)
         name = str(terms)
         masked = name.startswith("masked-")
         self.with_loss = name.endswith("-objective")
@@ -206,6 +207,15 @@ class DenseTileTerms:
         tile_terms(
             self.X, self.weights, self.A, self.B, self.beta, self.eps, self.num, self.den, self.with_loss, self.with_den
         )
+
+
+class DenseTileTermsLargeRank(DenseTileTerms):
+    """``DenseTileTerms`` at r = 50, where the kernel runs on 128 x 512
+    tiles with BLAS held to one thread (``fastnmf._terms.tile_terms``), for
+    the losses of the comparisons with scikit-learn and torchnmf."""
+
+    params = [SIZES, ["kullback-leibler", 1.5, "masked-kullback-leibler"], ["W", "H"], DTYPES, THREADS]
+    rank = 50
 
 
 class AllEntriesPowerProduct:
