@@ -19,7 +19,9 @@ from conftest import MU, rtol_for
 from fastnmf import nmf
 from fastnmf._epsilon import EPS
 from fastnmf._kernels.gram import BLAS_SINGLE_THREAD_WORK
-from fastnmf._terms import HELD_TILE, HELD_TILE_MIN_RANK, all_entries_power_product, dense_tiles, tile_terms
+from fastnmf._terms import (
+    HELD_ROW_MULTIPLE, HELD_TILE, HELD_TILE_MIN_RANK, all_entries_power_product, dense_tiles, tile_terms,
+)
 from kernel_cases import assert_close
 from fastnmf._threads import blas_can_be_held, blas_on_calling_thread
 
@@ -118,12 +120,30 @@ def test_hold_reports_failure_while_another_thread_controls_openblas():
 
 @pytest.mark.parametrize("r", [1, 10, 16, 31, 32, 50, 200])
 def test_dense_tiles(r, dtype):
-    rows, cols = dense_tiles(r, dtype, held=False)
-    assert rows * cols * r <= BLAS_SINGLE_THREAD_WORK or cols == 1, "an unheld BLAS call must stay single-threaded"
-    if r >= HELD_TILE_MIN_RANK[dtype.itemsize]:
-        assert dense_tiles(r, dtype, held=True) == HELD_TILE
-    else:
-        assert dense_tiles(r, dtype, held=True) == (rows, cols)
+    for p in (1, 400, 10_000):
+        rows, cols = dense_tiles(p, r, dtype, held=False)
+        assert rows * cols * r <= BLAS_SINGLE_THREAD_WORK or cols == 1, "an unheld BLAS call must stay single-threaded"
+        if r >= HELD_TILE_MIN_RANK[dtype.itemsize]:
+            held_rows, held_cols = dense_tiles(p, r, dtype, held=True)
+            assert held_rows <= HELD_TILE[0] and held_cols == HELD_TILE[1]
+        else:
+            assert dense_tiles(p, r, dtype, held=True) == (rows, cols)
+
+
+@pytest.mark.parametrize("p", [1, 2, 7, 9, 127, 128, 129, 256, 257, 400, 470, 1259, 10_304])
+def test_held_tile_rows_even_out_the_blocks(p):
+    """As many blocks as HELD_TILE's rows would make, of about equal
+    height: the threads share out whole blocks."""
+    rows, _ = dense_tiles(p, 64, np.dtype(np.float64), held=True)
+    blocks = -(-p // rows)
+    assert blocks == -(-p // HELD_TILE[0])
+    assert rows <= HELD_TILE[0] and rows % HELD_ROW_MULTIPLE == 0
+    assert rows < -(-p // blocks) + HELD_ROW_MULTIPLE
+
+
+def test_held_tile_rows_of_400():
+    """The faces' W side: 104 + 104 + 104 + 88 rows, not 128 + 128 + 128 + 16."""
+    assert dense_tiles(400, 50, np.dtype(np.float32), held=True) == (104, HELD_TILE[1])
 
 
 def larger_than_a_held_tile(rng):
