@@ -230,7 +230,7 @@ def dense_tiles(p, r, dtype, held):
     as 104 + 104 + 104 + 88, the faces' W side ran 1.16-1.26x faster (tile
     kernel alone, 2 threads, KL and beta = 1.5, r = 32 and 50, both dtypes).
     Rounded up, since OpenBLAS's products were never faster on 118 rows
-    than on 120 (the stock volumes' H side: 0.81-1.02x as fast). The tiles
+    than on 120 (the stock volumes' H side: 0.79-1.00x as fast). The tiles
     depend on the shape only, never on the number of threads."""
     if held and wants_held_tiles(r, dtype):
         rows, cols = HELD_TILE
