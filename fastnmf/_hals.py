@@ -11,7 +11,8 @@ less than ``delta`` times the first sweep did (Gillis & Glineur's alpha =
 the stopping test is applied row by row, inside one parallel kernel call
 where each row stays in cache (Gillis & Glineur test the whole matrix, which
 needs a barrier after every sweep). Then the same for H. Each sweep is an
-exact block coordinate-descent step, so the objective never increases.
+exact block coordinate-descent step (up to the rounding of g = A[i] G, which
+the kernels carry from sweep to sweep), so the objective does not increase.
 
 For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
 (kernel ``hals_lanes``), in chunks of 128 to 512 rows (:func:`lane_chunks`);

@@ -24,7 +24,8 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
     Glineur 2012, applied row by row while the row stays in cache): at most
     ``max_sweeps`` times, stopping after a sweep whose squared change is at
     most ``delta_squared`` times the first sweep's. Every sweep is an exact
-    block coordinate-descent step, so the objective never increases.
+    block coordinate-descent step up to rounding (of g below), so the
+    objective does not increase.
 
     The sum over l != k comes from g = A[i] G, computed once per row and
     corrected by (new - old) G[k] whenever A[i, k] changes: a vectorized
