@@ -2,7 +2,7 @@
 # The thread-scaling and all-cores measurements of docs/performance.md, in one
 # go, for a machine with many cores (16 in the issue's targets):
 #
-#   bash benchmarks/many_cores.sh [LOG_DIR]      # about 8 minutes on 16 cores
+#   bash benchmarks/many_cores.sh [LOG_DIR]      # about 9 minutes on 16 cores
 #
 # 1. fastnmf's per-iteration time at 1, 2, 4, ... threads on the 15M-nonzero
 #    matrix (float32, r = 10: the most memory-bound case), every method;
@@ -12,7 +12,10 @@
 #    threading layer");
 # 3. fastnmf against scikit-learn's MU with every core given to both, on the
 #    3M-nonzero matrix (the issue's 16-core comparison);
-# 4. r = 50 on the 15M matrix, at 1 thread and at all cores.
+# 4. r = 50 on the 15M matrix, at 1 thread and at all cores;
+# 5. dense fits of the faces' and the stock volumes' shapes at 2 threads and
+#    at all cores: their short sides (400 and 470 rows) make few blocks of
+#    the dense tile kernel (4 at r = 50), which may leave most cores idle.
 # Each step's table goes to LOG_DIR (default: the current directory).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,3 +46,5 @@ step sklearn "$python" "$here/compare_sklearn.py" --sizes 3M --threads "$cores" 
     --mu-losses frobenius kullback-leibler --iterations 10 --slow-seconds 0.5
 step scaling_r50 "$python" "$here/thread_scaling.py" --sizes 15M --dtypes float32 --ranks 50 --threads 1 "$cores" \
     --methods frobenius kl hals masked-kl --repeat 2 --iterations 3 --min-seconds 0.5
+step dense "$python" "$here/thread_scaling.py" --sizes --dense 400x10304 1259x470 --dtypes float32 --ranks 10 50 \
+    --threads 2 "$cores" --methods kl hals --repeat 2 --min-seconds 0.5

@@ -19,6 +19,14 @@ the same number of threads as Numba.
 Methods: multiplicative updates for the Frobenius and Kullback-Leibler
 losses (``frobenius``, ``kl``), accelerated HALS (``hals``), and the masked
 updates over V's stored entries (``masked-frobenius``, ``masked-kl``).
+
+``--dense 400x10304 1259x470`` adds dense matrices of those shapes (the ORL
+faces' and the S&P 500 volumes', without their data: a sum of 20 random
+non-negative rank-one terms plus noise, as ``compare_dense.py``'s synthetic
+matrix), for the methods that apply to dense V (not the masked ones). The
+dense kernels split a factor's rows into blocks that depend on its shape
+only; these shapes have short sides (400 and 470 rows), few blocks to share
+among many threads.
 """
 
 import argparse
@@ -36,6 +44,8 @@ if str(HERE) not in sys.path:
 
 import compare_sklearn as common  # noqa: E402  (sibling scripts, found through HERE)
 import synthetic  # noqa: E402
+
+DENSE_RANK = 20  # rank-one terms of a --dense matrix
 
 MAX_ITERATIONS = 200
 
@@ -72,13 +82,41 @@ def per_iteration(V, W0, H0, threads, args, **method):
         return (median(1 + k) - base) / k, k
 
 
+def dense_shape(text):
+    """'400x10304' -> (400, 10304), for --dense."""
+    try:
+        m, n = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ROWSxCOLUMNS such as 400x10304, got {text!r}") from None
+    if m < 1 or n < 1:
+        raise argparse.ArgumentTypeError(f"expected positive rows and columns, got {text!r}")
+    return m, n
+
+
+def dense_matrix(m, n, seed):
+    """m x n: DENSE_RANK random non-negative rank-one terms plus uniform noise in [0, 0.1)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((m, DENSE_RANK)) @ rng.random((DENSE_RANK, n)) + 0.1 * rng.random((m, n))
+
+
+def matrices(args):
+    """(label, V in float64, methods that apply) for every --sizes and --dense matrix."""
+    for size in args.sizes:
+        yield size, synthetic.corpus(size, seed=args.seed), args.methods
+    for m, n in args.dense:
+        yield f"{m}x{n} dense", dense_matrix(m, n, args.seed), [name for name in args.methods if "masked" not in name]
+
+
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(
         description="fastnmf's per-iteration time against the number of threads: one run, one table.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     all_threads = sorted({1, *(t for t in (2, 4, 8, 16, 32, 64) if t <= os.cpu_count()), os.cpu_count()})
-    parser.add_argument("--sizes", nargs="+", default=["3M"], choices=list(synthetic.SIZES))
+    parser.add_argument("--sizes", nargs="*", default=["3M"], choices=list(synthetic.SIZES),
+                        help="synthetic document-term matrices (none: --sizes with no value)")
+    parser.add_argument("--dense", nargs="*", type=dense_shape, default=[], metavar="ROWSxCOLUMNS",
+                        help="dense matrices of these shapes too")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
     parser.add_argument("--threads", nargs="+", type=int, default=all_threads, help="thread counts to time")
@@ -92,6 +130,8 @@ def parse_arguments(argv):
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.iterations < 1 or min(args.threads) < 1:
         parser.error("--repeat, --iterations and --threads must be at least 1")
+    if not args.sizes and not args.dense:
+        parser.error("nothing to time: give --sizes or --dense")
     args.threads = sorted(set(args.threads))
     return args
 
@@ -125,13 +165,12 @@ def main(argv=None):
     print("\n".join(header), file=sys.stderr)
     rows = []
     started = time.perf_counter()
-    for size in args.sizes:
-        counts = synthetic.corpus(size, seed=args.seed)
+    for size, matrix, methods in matrices(args):
         for dtype in args.dtypes:
-            V = counts.astype(dtype)
+            V = matrix.astype(dtype)
             for r in args.ranks:
                 W0, H0 = common.random_init(V, r, args.seed)
-                for name in args.methods:
+                for name in methods:
                     timings = [per_iteration(V, W0, H0, t, args, **METHODS[name]) for t in args.threads]
                     seconds = [s for s, _ in timings]
                     speedup = f"{seconds[0] / seconds[-1]:.3g}x" if min(seconds) > 0 else "-"

@@ -46,6 +46,7 @@ KERNELS = {
     "multiplicative_update": ("update", "AAAAaaxxx", 2.4),
     "gram_parts": ("gram", "AkT", 2.2),
     "csr_times_dense": ("csr", "iiaAkAb", 1.8),
+    "row_block_products": ("gram", "AAnA", 1.0),
     "top_k_rows": ("recommend", "AkkkKA", 3.2),
     "predict_pairs": ("recommend", "kkAAa", 1.0),
 }
@@ -73,11 +74,13 @@ def solver_paths(dtype):
     that, together, call every kernel of a fit: dense and CSR, Frobenius
     (MU, HALS with rows side by side, masked), Kullback-Leibler (masked or
     not), beta = 1.5, Itakura-Saito (dense), and HALS at a rank above
-    LANES_MAX_RANK (one row at a time)."""
+    LANES_MAX_RANK (one row at a time), on a dense V large enough for its
+    products by blocks of rows (HALS_BLOCKED_MIN_WORK: 500 x 3,031)."""
     import numpy as np
     import scipy.sparse as sp
 
     from ._hals import LANES_MAX_RANK
+    from ._terms import HALS_BLOCKED_MIN_WORK
 
     name = np.dtype(dtype).name
     rng = np.random.default_rng(0)
@@ -97,8 +100,10 @@ def solver_paths(dtype):
     yield f"{name} dense itakura-saito", dense, 3, dict(loss="itakura-saito")
     r = LANES_MAX_RANK + 1
     wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
-    for V, kind in ((wide, "dense"), (sp.csr_array(wide), "csr")):
-        yield f"{name} {kind} hals r = {r}", V, r, dict(loss="frobenius", solver="hals")
+    yield f"{name} csr hals r = {r}", sp.csr_array(wide), r, dict(loss="frobenius", solver="hals")
+    m = 500
+    large = (rng.random((m, -(-HALS_BLOCKED_MIN_WORK // (m * r)))) + 0.1).astype(dtype)
+    yield f"{name} dense hals r = {r}", large, r, dict(loss="frobenius", solver="hals", init="random")
 
 
 def dispatcher(name):

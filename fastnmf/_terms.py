@@ -49,6 +49,8 @@ DENSE_TILE_ROWS = 32  # rows of A per parallel task of the dense kernel
 HELD_TILE = (128, 512)  # the dense kernel's tiles when BLAS is held to the calling thread (rows evened out),
 HELD_TILE_MIN_RANK = {4: 16, 8: 32}  # from this r on (by itemsize)
 HELD_ROW_MULTIPLE = 8  # held tiles' rows, evened out, are rounded up to a multiple of this
+HALS_PRODUCT_ROWS = 128  # rows of V (or V^T) per BLAS call in the products of dense HALS (evened out),
+HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) on
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
 BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block
 MIN_SPLIT_BYTES = 8 << 20  # a smaller B is gathered from whole
@@ -234,10 +236,17 @@ def dense_tiles(p, r, dtype, held):
     depend on the shape only, never on the number of threads."""
     if held and wants_held_tiles(r, dtype):
         rows, cols = HELD_TILE
-        blocks = max(1, -(-p // rows))
-        even = -(-p // blocks)
-        return min(rows, -(-even // HELD_ROW_MULTIPLE) * HELD_ROW_MULTIPLE), cols
+        return even_rows(p, rows), cols
     return DENSE_TILE_ROWS, max(1, BLAS_SINGLE_THREAD_WORK // (DENSE_TILE_ROWS * max(r, 1)))
+
+
+def even_rows(p, most):
+    """Rows per block when p rows are cut into as many blocks as blocks of
+    ``most`` rows would make, but of about equal height: rounded up to a
+    multiple of HELD_ROW_MULTIPLE, never above ``most``. Depends on p only."""
+    blocks = max(1, -(-p // most))
+    even = -(-p // blocks)
+    return min(most, -(-even // HELD_ROW_MULTIPLE) * HELD_ROW_MULTIPLE)
 
 
 def wants_held_tiles(r, dtype):
@@ -352,6 +361,7 @@ class DenseTerms(_Base):
         self.with_den = self.masked or self.beta != 1.0
         if self.gram_path:
             self.sum_sq_v = float(np.einsum("ij,ij->", V, V, dtype=np.float64))
+            self.Vt = None  # made by HALS's first H-side product, see _products
         elif self.weighted_frobenius:
             # M * V does not change: made once, 0 where unobserved (even where V holds NaN).
             observed = self.weights != 0
@@ -412,12 +422,40 @@ class DenseTerms(_Base):
 
     # Products for HALS (unmasked Frobenius only): P = X B and G = B^T B.
     def w_products(self, W, Ht, with_loss):
-        P = self.V @ Ht
+        P, G = self._products(Ht, transposed=False)
         loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
-        return P, Ht.T @ Ht, loss
+        return P, G, loss
 
     def h_products(self, W, Ht):
-        return transposed_product(W, self.V), W.T @ W
+        return self._products(W, transposed=True)
+
+    def _products(self, B, transposed):
+        """(V B, B^T B), or (V^T B, B^T B), for HALS.
+
+        From HALS_BLOCKED_MIN_WORK multiply-adds on, V B is made by Numba's
+        threads, one single-threaded BLAS call per block of
+        HALS_PRODUCT_ROWS rows (evened out) of V or of a C-ordered copy of
+        V^T (made at the first call, kept for the fit), and B^T B by
+        :func:`gram`: no BLAS thread of its own is left spinning after the
+        products, as OpenBLAS's are after a multithreaded product, to take
+        the cores from the HALS sweeps that follow. The products alone are
+        slower this way, whole iterations faster from the threshold on (2
+        threads: the faces at r = 20 and 50 1.1-1.5x, 2,000 x 3,000 and
+        3,000 x 3,000 at r = 10 to 50 1.1-1.8x), slower below it (blocks on
+        the stock volumes' 1,259 x 470 at any r, or 2,000 x 1,000 at r = 10
+        and 16: 0.6-0.95x); see docs/performance.md. Below the threshold,
+        and where BLAS cannot be held to one thread, NumPy's products. The
+        choice depends on the shapes only, never on the number of threads."""
+        if self.V.size * B.shape[1] >= HALS_BLOCKED_MIN_WORK:
+            with blas_on_calling_thread() as held:
+                if held:
+                    if transposed and self.Vt is None:
+                        self.Vt = np.ascontiguousarray(self.V.T)
+                    X = self.Vt if transposed else self.V
+                    out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
+                    K.row_block_products(X, np.ascontiguousarray(B), even_rows(X.shape[0], HALS_PRODUCT_ROWS), out)
+                    return out, gram(B)
+        return (transposed_product(B, self.V) if transposed else self.V @ B), B.T @ B
 
 
 class SparseTerms(_Base):

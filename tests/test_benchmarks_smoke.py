@@ -326,6 +326,24 @@ def test_thread_scaling_runs_on_a_tiny_matrix(scripts, capsys):
     assert "1->1" in out and "CPU:" in out
 
 
+def test_thread_scaling_times_dense_shapes_without_the_masked_methods(scripts, capsys):
+    scaling = scripts("thread_scaling")
+    code = scaling.main(
+        ["--sizes", "--dense", "30x40", "--dtypes", "float64", "--ranks", "2", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--min-seconds", "0"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "30x40 dense" in out and "  hals  " in out and "masked" not in out
+
+
+def test_thread_scaling_refuses_a_malformed_dense_shape(scripts, capsys):
+    scaling = scripts("thread_scaling")
+    with pytest.raises(SystemExit):
+        scaling.main(["--sizes", "--dense", "30by40"])
+    assert "expected ROWSxCOLUMNS such as 400x10304, got '30by40'" in capsys.readouterr().err
+
+
 def test_compile_time_runs_one_fit(scripts, capsys):
     compile_time = scripts("compile_time")
     assert compile_time.main(["--runs", "1", "--kinds", "one", "--jobs", "0"]) == 0  # precompile: test_precompile.py

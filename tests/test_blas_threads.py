@@ -2,10 +2,12 @@
 (fastnmf._threads.blas_on_calling_thread), and the larger tiles that it
 allows (fastnmf._terms.dense_tiles): the limit is set and always restored,
 from one thread or several, and fits on the larger tiles agree with fits on
-the small ones."""
+the small ones. Also the products of dense HALS by blocks of rows, made
+under the same hold."""
 
 import threading
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,7 +17,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastnmf._threads
 import naive
-from conftest import MU, rtol_for
+from conftest import MU, rtol_for, two_threads_or_skip
 from fastnmf import nmf
 from fastnmf._epsilon import EPS
 from fastnmf._kernels.gram import BLAS_SINGLE_THREAD_WORK
@@ -144,6 +146,58 @@ def test_held_tile_rows_even_out_the_blocks(p):
 def test_held_tile_rows_of_400():
     """The faces' W side: 104 + 104 + 104 + 88 rows, not 128 + 128 + 128 + 16."""
     assert dense_tiles(400, 50, np.dtype(np.float32), held=True) == (104, HELD_TILE[1])
+
+
+@pytest.mark.parametrize("path", ["blocks", "unheld", "small"])
+def test_dense_hals_products(path, dtype, n_threads, monkeypatch):
+    """P = V H^T and V^T W with their Gram matrices, as dense HALS takes
+    them: by blocks of rows from Numba's threads from HALS_BLOCKED_MIN_WORK
+    on, where BLAS is held (V^T copied once), by NumPy's products where it
+    cannot be held or below that work."""
+    import fastnmf._terms
+    from fastnmf._terms import HALS_PRODUCT_ROWS, DenseTerms
+
+    if path == "blocks" and not blas_can_be_held():
+        pytest.skip("this BLAS cannot be held to one thread")
+    if path != "small":
+        monkeypatch.setattr(fastnmf._terms, "HALS_BLOCKED_MIN_WORK", 0)
+    if path == "unheld":
+        monkeypatch.setattr(fastnmf._threads, "_blas_libraries", lambda: None)
+    rng = np.random.default_rng(8)
+    m, n, r = 2 * HALS_PRODUCT_ROWS + 37, 150, 7
+    V = rng.random((m, n)).astype(dtype)
+    W, Ht = rng.random((m, r)).astype(dtype), rng.random((n, r)).astype(dtype)
+    V64, W64, Ht64 = (a.astype(np.float64) for a in (V, W, Ht))
+    terms = DenseTerms(V, 2.0)
+    P, G, loss = terms.w_products(W, Ht, True)
+    assert_close(P, V64 @ Ht64, dtype)
+    assert_close(G, Ht64.T @ Ht64, dtype)
+    assert_allclose(loss, 0.5 * np.sum((V64 - W64 @ Ht64.T) ** 2), rtol=100 * rtol_for(dtype))
+    for _ in range(2):
+        P, G = terms.h_products(W, Ht)
+        assert_close(P, V64.T @ W64, dtype)
+        assert_close(G, W64.T @ W64, dtype)
+        assert P.dtype == G.dtype == dtype and P.flags.c_contiguous
+    assert (terms.Vt is not None) == (path == "blocks")  # V^T is copied only for the blocks
+
+
+@needs_hold
+def test_dense_hals_fit_on_blocks_same_for_any_thread_count(monkeypatch):
+    """The blocks depend on the shape only: the same bits with 1 and 2 threads."""
+    import fastnmf._terms
+
+    two_threads_or_skip(2)
+    monkeypatch.setattr(fastnmf._terms, "HALS_BLOCKED_MIN_WORK", 0)
+    V = np.random.default_rng(9).random((400, 300))  # work enough for 2 threads (fastnmf._threads.threads_for)
+    seen = {1: set(), 2: set()}
+    fits = [
+        nmf(V, 5, solver="hals", init="random", random_state=3, max_iter=5, tol=0, n_threads=t,
+            callback=lambda *_, t=t: seen[t].add(numba.get_num_threads()))
+        for t in (1, 2)
+    ]  # fmt: skip
+    assert seen == {1: {1}, 2: {2}}
+    assert_array_equal(fits[0].W, fits[1].W, strict=True)
+    assert_array_equal(fits[0].H, fits[1].H, strict=True)
 
 
 def larger_than_a_held_tile(rng):

@@ -187,6 +187,9 @@ def run_every_kernel(dtype, seed=7):
     parts = np.empty((len(bounds) - 1, r, r), dtype)
     K.gram_parts(A, bounds, parts)
     results["gram_parts"] = parts
+    product = np.empty((m, r), dtype)
+    K.row_block_products(np.ascontiguousarray(num @ B.T), B, 3, product)  # an m x n dense X
+    results["row_block_products"] = product
     updated, scratch = A.copy(), np.empty((m, r), dtype)
     gram = parts.sum(axis=0)
     K.multiplicative_update(updated, num, scratch, gram, l1, l2, dtype.type(1), eps, dtype.type(tiny(dtype)))

@@ -258,6 +258,26 @@ def test_gram_parts(chunks, dtype, n_threads):
         assert_array_equal(B, original)
 
 
+@pytest.mark.parametrize("step", [1, 3, 128])
+def test_row_block_products(step, dtype, n_threads):
+    """X B by blocks of rows (the products of dense HALS), against NumPy
+    in float64; BLAS is held to one thread as fits hold it."""
+    from fastnmf._threads import blas_on_calling_thread
+
+    rng = np.random.default_rng(17)
+    for m, n, r in [(0, 3, 2), (1, 1, 1), (5, 7, 3), (130, 40, 6), (300, 257, 40)]:
+        X = rng.random((m, n)).astype(dtype)
+        B = rng.random((n, r)).astype(dtype)
+        X_before, B_before = X.copy(), B.copy()
+        out = nan_array((m, r), dtype)
+        with blas_on_calling_thread():
+            K.row_block_products(X, B, step, out)
+        assert out.dtype == dtype
+        assert_close(out, X.astype(np.float64) @ B.astype(np.float64), dtype, err_msg=f"{m}x{n}, r={r}, step={step}")
+        assert_array_equal(X, X_before)
+        assert_array_equal(B, B_before)
+
+
 def test_gram_wrappers_match_numpy(dtype):
     from fastnmf._terms import GramDenominator, gram, update_factor
 

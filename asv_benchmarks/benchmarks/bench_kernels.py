@@ -353,3 +353,38 @@ class GramProducts:
 
     def time_kernel(self, *params):
         self.call()
+
+
+class DenseHALSProducts:
+    """``row_block_products``: V H^T (side "W") and V^T W (side "H") for a
+    dense V, as dense HALS makes them from ``HALS_BLOCKED_MIN_WORK`` on:
+    single-threaded BLAS calls on blocks of rows from Numba's threads, with
+    BLAS held to one thread for the call (``DenseTerms._products``)."""
+
+    params = [SIZES, ["W", "H"], DTYPES, RANKS, THREADS]
+    param_names = ["size", "side", "dtype", "r", "n_threads"]
+
+    def setup(self, size, side, dtype, r, n_threads):
+        if not hasattr(K, "row_block_products"):
+            raise NotImplementedError("this fastnmf makes the dense HALS products with NumPy")
+        from fastnmf._terms import HALS_PRODUCT_ROWS, even_rows
+        from fastnmf._threads import blas_on_calling_thread
+
+        self.threads = ThreadSetting(n_threads)
+        V = dense_positive(size, dtype)
+        W, H = initial_factors(V, r)
+        if side == "W":
+            self.X, self.B = V, np.ascontiguousarray(H.T)
+        else:
+            self.X, self.B = np.ascontiguousarray(V.T), W
+        self.out = np.empty((self.X.shape[0], r), dtype=dtype)
+        self.rows = even_rows(self.X.shape[0], HALS_PRODUCT_ROWS)
+        self.hold = blas_on_calling_thread
+        self.time_kernel()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        with self.hold():
+            K.row_block_products(self.X, self.B, self.rows, self.out)

@@ -1,6 +1,7 @@
 """The r x r products of the Frobenius updates on sparse data: the Gram matrix
 B^T B of a factor here, the product A G inside the update kernel
-(:func:`fastnmf._kernels.update.multiplicative_update`).
+(:func:`fastnmf._kernels.update.multiplicative_update`); and the dense
+products of HALS, X B for a dense X, by :func:`row_block_products`.
 
 Both are handed to BLAS from inside the parallel loop, a block of rows per
 call, each block small enough that BLAS runs it on the calling thread:
@@ -54,3 +55,21 @@ def gram_parts(B, bounds, parts):
             for l in range(r):
                 for k in range(r):
                     parts[c, l, k] += block[l, k]
+
+
+@kernel
+def row_block_products(X, B, step, out):
+    """out = X B for a dense X, one BLAS call per block of ``step`` rows of X,
+    the blocks in parallel.
+
+    The caller holds BLAS to the calling thread
+    (:func:`fastnmf._threads.blas_on_calling_thread`), since a block's
+    product may be far above BLAS_SINGLE_THREAD_WORK: then Numba's threads
+    are the only ones, and none of OpenBLAS's spins on after the call (see
+    ``DenseTerms.w_products`` in :mod:`fastnmf._terms`). The caller's
+    blocks depend on X's shape only, so the result does not depend on the
+    number of threads."""
+    for b in prange((X.shape[0] + step - 1) // step):
+        start = b * step
+        end = min(start + step, X.shape[0])
+        np.dot(X[start:end], B, out[start:end])
