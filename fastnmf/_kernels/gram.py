@@ -66,7 +66,7 @@ def row_block_products(X, B, step, out):
     (:func:`fastnmf._threads.blas_on_calling_thread`), since a block's
     product may be far above BLAS_SINGLE_THREAD_WORK: then Numba's threads
     are the only ones, and none of OpenBLAS's spins on after the call (see
-    ``DenseTerms.w_products`` in :mod:`fastnmf._terms`). The caller's
+    ``DenseTerms._products`` in :mod:`fastnmf._terms`). The caller's
     blocks depend on X's shape only, so the result does not depend on the
     number of threads."""
     for b in prange((X.shape[0] + step - 1) // step):
