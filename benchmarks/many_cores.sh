@@ -14,8 +14,9 @@
 #    3M-nonzero matrix (the issue's 16-core comparison);
 # 4. r = 50 on the 15M matrix, at 1 thread and at all cores;
 # 5. dense fits of the faces' and the stock volumes' shapes at 2 threads and
-#    at all cores: their short sides (400 and 470 rows) make few blocks of
-#    the dense tile kernel (4 at r = 50), which may leave most cores idle.
+#    at all cores: their short sides (400 and 470 rows) make few row blocks
+#    (4) for the dense tile kernel at r = 50 and for dense HALS's products,
+#    which may leave most cores idle.
 # Each step's table goes to LOG_DIR (default: the current directory).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
