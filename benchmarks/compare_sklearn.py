@@ -188,6 +188,16 @@ def fastnmf_supports_solver():
     return "solver" in inspect.signature(fastnmf.nmf).parameters
 
 
+def fastnmf_frobenius_solvers():
+    """The solvers compared with scikit-learn's cd: MU, accelerated MU where
+    this fastnmf has it, HALS; [None] (its only solver) before ``solver=``."""
+    if not fastnmf_supports_solver():
+        return [None]
+    from fastnmf import _api
+
+    return [name for name in ("mu", "amu", "hals") if name in getattr(_api, "SOLVERS", ("mu", "hals"))]
+
+
 def fastnmf_fit(V, W0, H0, *, loss, iterations, threads, solver=None, mask=None, callback=None):
     """One fastnmf fit of exactly ``iterations`` iterations; returns
     (seconds, result)."""
@@ -431,7 +441,7 @@ class Comparison:
         self.W0, self.H0 = random_init(V, r, args.seed)
         self.warm_V = V[:WARM_UP_ROWS]
         self.warm_W0 = self.W0[:WARM_UP_ROWS]
-        self.solvers = ["mu", "hals"] if fastnmf_supports_solver() else [None]
+        self.solvers = fastnmf_frobenius_solvers()
         self._fastnmf_timings = {}
 
     def row(self, comparison, fastnmf, reference, ratio, note=""):

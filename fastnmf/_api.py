@@ -8,7 +8,7 @@ from ._hals import HALSSteps
 from ._init import default_init, initialize
 from ._loop import run
 from ._losses import beta_from_loss
-from ._mu import MultiplicativeSteps
+from ._mu import AcceleratedMultiplicativeSteps, MultiplicativeSteps
 from ._problem import build_problem
 from ._result import ConvergenceWarning, NMFResult
 from ._threads import numba_threads, threads_for
@@ -22,7 +22,7 @@ from ._validation import (
     check_nonnegative_real,
 )
 
-SOLVERS = ("auto", "mu", "hals")
+SOLVERS = ("auto", "mu", "hals", "amu")
 
 
 def choose_solver(solver, beta, masked):
@@ -30,10 +30,10 @@ def choose_solver(solver, beta, masked):
     loss several times sooner than MU) and MU otherwise."""
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}; got {solver!r}.")
-    hals_possible = beta == 2.0 and not masked
-    if solver == "hals" and not hals_possible:
+    hals_possible = beta == 2.0 and not masked  # and A-MU's: both need the Gram matrix denominator
+    if solver in ("hals", "amu") and not hals_possible:
         raise ValueError(
-            'solver="hals" supports only the unmasked Frobenius loss (loss="frobenius", mask=None); '
+            f'solver="{solver}" supports only the unmasked Frobenius loss (loss="frobenius", mask=None); '
             'use solver="mu" for other losses and for masks.'
         )
     if solver == "auto":
@@ -44,6 +44,9 @@ def choose_solver(solver, beta, masked):
 def _steps(solver, problem, penalties, r, update_H=True):
     if solver == "hals":
         return HALSSteps(problem.terms, penalties, problem.dtype, problem.nnz, r, update_H=update_H)
+    if solver == "amu":
+        steps = AcceleratedMultiplicativeSteps
+        return steps(problem.terms, penalties, problem.dtype, problem.nnz, r, update_H=update_H)
     return MultiplicativeSteps(problem.terms, penalties, problem.dtype, update_H=update_H)
 
 
@@ -104,12 +107,14 @@ def nmf(
         the others unknown, not zero (ratings). Masked sparse fits cost
         O(nnz r) per iteration. A row or column with nothing observed gets
         zeros in W or H.
-    solver : {"auto", "mu", "hals"}, default "auto"
+    solver : {"auto", "mu", "hals", "amu"}, default "auto"
         "mu": multiplicative updates, for every loss and mask. "hals":
         accelerated hierarchical alternating least squares (exact coordinate
         descent, what scikit-learn calls "cd"), for the unmasked Frobenius
-        loss only. "auto" picks "hals" where it applies (it reaches a given
-        loss several times sooner) and "mu" elsewhere.
+        loss only. "amu": accelerated multiplicative updates (each product
+        reused for several updates, Gillis & Glineur 2012), for the unmasked
+        Frobenius loss only. "auto" picks "hals" where it applies (it
+        reaches a given loss several times sooner) and "mu" elsewhere.
     init : {"random", "nndsvd", "nndsvda", "nndsvdar"}, (W0, H0) or None
         How to start. None picks "nndsvda" when r <= min(m, n), else
         "random" (scikit-learn's rule). (W0, H0) must have shapes (m, r) and

@@ -54,10 +54,12 @@ def lane_chunks(rows, r):
     return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // per_chunk))
 
 
-def inner_sweeps(products_cost, rows, r):
-    """1 + floor(alpha * rho), capped at MAX_SWEEPS."""
+def inner_sweeps(products_cost, rows, r, alpha=ALPHA):
+    """1 + floor(alpha * rho), capped at MAX_SWEEPS: rho is the cost of the
+    products over that of one inner update of ``rows`` rows, r (r + 1)
+    multiply-adds each (a HALS sweep, or an A-MU update's A G and ratio)."""
     rho = 1.0 + products_cost / max(rows * r * (r + 1), 1)
-    return int(min(MAX_SWEEPS, 1 + np.floor(ALPHA * rho)))
+    return int(min(MAX_SWEEPS, 1 + np.floor(alpha * rho)))
 
 
 class HALSSteps:

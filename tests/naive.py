@@ -373,3 +373,47 @@ def frobenius_penalized(X, A, B, l1, l2):
     R = np.asarray(X, dtype=np.float64) - np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64).T
     A = np.asarray(A, dtype=np.float64)
     return 0.5 * np.sum(R**2) + np.sum(l1 * A.sum(axis=1)) + 0.5 * np.sum(l2 * (A**2).sum(axis=1))
+
+
+# --------------------------------------------------------------------------
+# Accelerated MU (Gillis & Glineur 2012), the unmasked Frobenius loss
+# --------------------------------------------------------------------------
+
+
+def amu_count(stored, rows, other_rows, r, alpha=2.0, most=50):
+    """How many inner updates an A-MU step allows: 1 + floor(alpha * rho),
+    at most ``most``, with rho = 1 + (products' cost) / (one update's cost):
+    stored r + other_rows r^2 multiply-adds for P and G, rows r (r + 1) for
+    an update (Gillis & Glineur 2012)."""
+    rho = 1.0 + (stored * r + other_rows * r * r) / (rows * r * (r + 1))
+    return int(min(most, 1 + np.floor(alpha * rho)))
+
+
+def amu_updates(A, P, G, l1, l2, count, delta=0.1):
+    """Up to ``count`` Frobenius MU updates of A for fixed P = X B and
+    G = B^T B, stopping after an update that changes A by at most ``delta``
+    times the first did (Frobenius norms). Returns a new float64 array."""
+    A = np.asarray(A, dtype=np.float64)
+    first = None
+    for _ in range(count):
+        new = apply_update(A, P, A @ G, l1, l2)
+        change = float(np.sum((new - A) ** 2))
+        A = new
+        if first is None:
+            first = change
+        elif change <= delta * delta * first:
+            break
+    return A
+
+
+def amu_iteration(V, W, H, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.0):
+    """One A-MU iteration: W's inner updates for P = V H^T and G = H H^T,
+    then H's for V^T W and W^T W. ``stored``: V's stored entries (m n when
+    dense), which set the counts. Returns (W, H)."""
+    V = np.asarray(V, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    Ht = np.asarray(H, dtype=np.float64).T
+    (m, n), r = V.shape, W.shape[1]
+    W = amu_updates(W, V @ Ht, Ht.T @ Ht, l1_W, l2_W, amu_count(stored, m, n, r))
+    Ht = amu_updates(Ht, V.T @ W, W.T @ W, l1_H, l2_H, amu_count(stored, n, m, r))
+    return W, Ht.T

@@ -30,6 +30,7 @@ from conftest import (
     rtol_for,
     two_threads_or_skip,
 )
+import fastnmf
 import fastnmf._hals
 from fastnmf import ConvergenceWarning, NMFResult, nmf
 from fastnmf._threads import MIN_WORK_PER_THREAD
@@ -134,6 +135,64 @@ def test_hals_row_and_lane_kernels_give_the_same_fit(layout, penalty, monkeypatc
     assert_allclose(lanes.H, rows.H, rtol=1e-9, atol=1e-12)
     for history in (lanes.loss_history, rows.loss_history):
         assert (np.diff(history) <= 1e-12 * history[:-1]).all()
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_amu_matches_its_naive_twin(layout, penalty, dtype):
+    """Accelerated MU (Gillis & Glineur 2012): for each product, up to
+    1 + 2 rho MU updates of W, stopping once one changes W by a tenth of what
+    the first did; then the same for H."""
+    V = data(2.0, layout, dtype)
+    m, n = V.shape
+    W0, H0 = factors(m, n, 3, dtype)
+    options = PENALTIES[penalty]
+    result = nmf(V, 3, init=(W0, H0), max_iter=3, tol=0, n_threads=1, solver="amu", **options, **EVERY_ITERATION)
+    weights = penalty_weights(m, n, **options)
+    stored = V.nnz if sp.issparse(V) else m * n
+    W, H = W0, H0
+    history = [naive.objective(as_dense(V), W, H, 2.0, None, *weights)]
+    for _ in range(3):
+        W, H = naive.amu_iteration(as_dense(V), W, H, stored, *weights)
+        history.append(naive.objective(as_dense(V), W, H, 2.0, None, *weights))
+    assert naive.amu_count(stored, m, n, 3) > 1  # the inner loop runs
+    rtol = 50 * rtol_for(dtype)
+    assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
+    assert_allclose(result.H, H, rtol=rtol, atol=rtol * H.max())
+    assert_allclose(result.loss_history, history, rtol=rtol)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_amu_objective_never_increases(layout, dtype):
+    V = data(2.0, layout, dtype, m=20, n=15)
+    options = dict(solver="amu", init="random", random_state=0, max_iter=60, tol=0, n_threads=1)
+    history = nmf(V, 4, **options, **PENALTIES["mixed"], **EVERY_ITERATION).loss_history
+    rise = np.diff(history) / np.abs(history[:-1])
+    assert rise.max() <= (1e-12 if dtype == np.float64 else 1e-6)
+    assert history[-1] < history[0]
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_amu_transform_is_mu_with_more_updates(layout):
+    """With H fixed, A-MU's updates of W are MU's updates, several per
+    product: after as many iterations its objective is at most MU's."""
+    V = data(2.0, layout, np.float64, m=30, n=20)
+    H = nmf(V, 3, init="random", random_state=0, max_iter=20, tol=0, n_threads=1).H
+    dense = as_dense(V)
+    W_mu = fastnmf.transform(V, H, solver="mu", max_iter=5, tol=0, n_threads=1)
+    W_amu = fastnmf.transform(V, H, solver="amu", max_iter=5, tol=0, n_threads=1)
+    loss_mu, loss_amu = (np.sum((dense - W @ H) ** 2) for W in (W_mu, W_amu))
+    assert loss_amu < loss_mu
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("solver", ["amu", "hals"])
+def test_accelerated_solvers_same_result_any_thread_count(solver, layout):
+    two_threads_or_skip(2)
+    V = large_enough_for_two_threads(layout)
+    fits = [nmf(V, 4, solver=solver, init="random", random_state=7, max_iter=4, tol=0, n_threads=t) for t in (1, 2)]
+    assert_array_equal(fits[0].W, fits[1].W, strict=True)
+    assert_array_equal(fits[0].H, fits[1].H, strict=True)
 
 
 def test_lane_chunks_depend_on_the_shape_only():

@@ -22,7 +22,7 @@ from .common import (
     restore_threads,
 )
 
-SOLVERS = ["mu", "hals"]
+SOLVERS = ["mu", "amu", "hals"]
 ITERATIONS = 10
 
 

@@ -100,9 +100,9 @@ def add_factorize_command(commands):
     )
     factorize.add_argument(
         "--solver",
-        choices=["auto", "mu", "hals"],
+        choices=["auto", "mu", "hals", "amu"],
         default="auto",
-        help="auto (default: hals for the unmasked Frobenius loss, else mu), mu or hals",
+        help="auto (default: hals for the unmasked Frobenius loss, else mu), mu, hals or amu (accelerated mu)",
     )
     factorize.add_argument(
         "--init",
