@@ -45,8 +45,7 @@ def _steps(solver, problem, penalties, r, update_H=True):
     if solver == "hals":
         return HALSSteps(problem.terms, penalties, problem.dtype, problem.nnz, r, update_H=update_H)
     if solver == "amu":
-        steps = AcceleratedMultiplicativeSteps
-        return steps(problem.terms, penalties, problem.dtype, problem.nnz, r, update_H=update_H)
+        return AcceleratedMultiplicativeSteps(problem.terms, penalties, problem.dtype, problem.nnz, update_H=update_H)
     return MultiplicativeSteps(problem.terms, penalties, problem.dtype, update_H=update_H)
 
 

@@ -49,7 +49,7 @@ class AcceleratedMultiplicativeSteps:
     A-MU. Each update is the MU step for the same P and G, so the objective
     never increases."""
 
-    def __init__(self, terms, penalties, dtype, nnz, r, update_H=True):
+    def __init__(self, terms, penalties, dtype, nnz, update_H=True):
         self.terms = terms
         self.penalties = penalties
         self.update_H = update_H
