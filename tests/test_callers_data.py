@@ -136,3 +136,23 @@ def test_every_sparse_format_gives_the_same_result(loss):
         assert_array_equal(fit.H, reference.H, strict=True, err_msg=name)
 
 
+
+
+@pytest.mark.parametrize("name", list(caller_matrices()))
+@pytest.mark.parametrize("solver", ["hals", "amu"])
+def test_callers_data_untouched_by_the_frobenius_solvers(name, solver, monkeypatch):
+    """HALS and accelerated MU, with dense HALS's products by blocks of rows
+    at any size (its threshold lowered to 0): V, W0 and H0 stay as they were."""
+    import fastnmf._terms
+
+    monkeypatch.setattr(fastnmf._terms, "HALS_BLOCKED_MIN_WORK", 0)
+    V = caller_matrices()[name]
+    dtype = np.float32 if V.dtype == np.float32 else np.float64
+    W0, H0 = factors(*V.shape, 2, dtype)
+    before_V, before_W0, before_H0 = snapshot(V), snapshot(W0), snapshot(H0)
+    result = nmf(V, 2, solver=solver, init=(W0, H0), max_iter=5, tol=0, n_threads=1)
+    assert_unchanged(before_V, V)
+    assert_unchanged(before_W0, W0)
+    assert_unchanged(before_H0, H0)
+    for F in (result.W, result.H):
+        assert not np.shares_memory(F, W0) and not np.shares_memory(F, H0)
