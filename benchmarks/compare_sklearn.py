@@ -428,6 +428,26 @@ def _ratio(reference, ours):
     return f"{reference / ours:.3g}x"
 
 
+def median_over_inits(runs, cd_iterations):
+    """The cells (fastnmf, reference, ratio, note) of a time-to-cd's-loss row
+    over several initializations: ``runs`` holds one (cd seconds, fastnmf
+    seconds or None when it did not reach cd's loss, its best loss over cd's
+    loss) per init. An init whose target was not reached counts as slower
+    than every reached one; the note gives the largest excess among them."""
+    ratios = np.array([cd / seconds if seconds else 0.0 for cd, seconds, _ in runs])
+    reached = ratios[ratios > 0]
+    spread = f"{reached.min():.3g}-{reached.max():.3g}x where reached" if reached.size else "never reached"
+    note = f"{len(runs)} inits: {spread}"
+    excess = [100 * (relative - 1) for _, seconds, relative in runs if not seconds]
+    if excess:
+        note += f"; {len(excess)} not reached (best loss up to +{max(excess):.2g}%)"
+    mine = f"median {np.median([seconds or np.inf for _, seconds, _ in runs]):.3g} s"
+    reference = f"median {np.median([cd for cd, _, _ in runs]):.3g} s ({cd_iterations} it)"
+    median = float(np.median(ratios))
+    ratio = f"{median:.3g}x (median)" if median > 0 else "- (median not reached)"
+    return mine, reference, ratio, note
+
+
 class Comparison:
     """All rows of one (matrix, dtype, rank)."""
 
@@ -498,6 +518,9 @@ class Comparison:
             ours = self.fastnmf_per_iteration("frobenius", solver=solver)
             self.row(f"frobenius {name} vs sklearn cd, per iteration", _ms(ours), _ms(cd_per_iteration),
                      _ratio(cd_per_iteration, ours))  # fmt: skip
+        if a.inits > 1:
+            self.time_to_loss_rows_over_inits(cd_seconds, target)
+            return
         for solver in self.solvers:
             name = (solver or "mu").upper()
             reached, seconds, iterations, best = self.time_to_loss(solver, target, cap=a.time_cap * cd_seconds)
@@ -510,11 +533,32 @@ class Comparison:
                 self.row(f"time to cd's loss: {name}", f"not reached in {iterations} it / {seconds:.3g} s",
                          reference, "-", f"best loss {best:.6g} (+{excess:.2g}%)")  # fmt: skip
 
-    def time_to_loss(self, solver, target, cap, loss="frobenius"):
-        """(reached, seconds, iterations, best loss) of a fastnmf fit that
-        stops at ``target``, after ``cap`` seconds, or after
-        --max-iterations iterations."""
+    def time_to_loss_rows_over_inits(self, cd_seconds, target):
+        """--inits N > 1: each solver's time to cd's loss from N
+        initializations (seeds --seed, --seed + 1, ...; the first is the
+        table's own, whose cd fit is given), one row each with the median."""
         a = self.args
+        runs = {solver: [] for solver in self.solvers}
+        for k in range(a.inits):
+            init = (self.W0, self.H0) if k == 0 else random_init(self.V, self.r, a.seed + k)
+            if k > 0:
+                cd_seconds, (W, H) = sklearn_fit(
+                    self.V, *init, loss="frobenius", solver="cd", iterations=a.cd_iterations
+                )
+                target = frobenius_loss(self.V, W, H)
+            for solver in self.solvers:
+                reached, seconds, _, best = self.time_to_loss(solver, target, cap=a.time_cap * cd_seconds, init=init)
+                runs[solver].append((cd_seconds, seconds if reached else None, best / target))
+        for solver in self.solvers:
+            cells = median_over_inits(runs[solver], a.cd_iterations)
+            self.row(f"time to cd's loss: {(solver or 'mu').upper()}", *cells)
+
+    def time_to_loss(self, solver, target, cap, loss="frobenius", init=None):
+        """(reached, seconds, iterations, best loss) of a fastnmf fit from
+        ``init`` (default: the table's (W0, H0)) that stops at ``target``,
+        after ``cap`` seconds, or after --max-iterations iterations."""
+        a = self.args
+        init = (self.W0, self.H0) if init is None else init
         fastnmf_fit(self.warm_V, self.warm_W0, self.H0, loss=loss, iterations=2, threads=a.threads, solver=solver)
         record = {"reached": False, "seconds": 0.0, "iterations": 0, "best": np.inf}
         started = time.perf_counter()
@@ -532,7 +576,7 @@ class Comparison:
         kwargs = {"solver": solver} if solver is not None else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fastnmf.nmf(self.V, self.r, loss=loss, init=(self.W0, self.H0), max_iter=a.max_iterations,
+            fastnmf.nmf(self.V, self.r, loss=loss, init=init, max_iter=a.max_iterations,
                         tol=0.0, n_threads=a.threads, callback=callback, **kwargs)  # fmt: skip
         return record["reached"], record["seconds"], record["iterations"], record["best"]
 
@@ -573,6 +617,8 @@ def parse_arguments(argv):
     parser.add_argument("--max-iterations", type=int, default=5000, help="fastnmf iterations allowed to reach it")
     parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
     parser.add_argument("--seed", type=int, default=0, help="seed of the matrices and of (W0, H0)")
+    parser.add_argument("--inits", type=int, default=1,
+                        help="time to cd's loss from this many (W0, H0), seeds --seed, --seed + 1, ...: their median")
     parser.add_argument("--skip", nargs="*", default=[], choices=["mu", "cd", "masked"], help="row groups to leave out")
     parser.add_argument("--mu-losses", nargs="+", default=["frobenius", "kullback-leibler", "1.5"],
                         help="losses of the MU rows: names or betas > 0")  # fmt: skip
@@ -583,6 +629,8 @@ def parse_arguments(argv):
     check_timing_arguments(parser, args)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.inits < 1:
+        parser.error("--inits must be at least 1")
     for name in args.mu_losses:
         if name not in ("frobenius", "kullback-leibler"):
             try:

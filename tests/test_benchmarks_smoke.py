@@ -189,6 +189,18 @@ def test_compare_sklearn_runs_on_a_tiny_matrix(scripts, capsys):
     assert "time to cd's loss" in out and "CPU:" in out
 
 
+def test_compare_sklearn_gives_the_median_over_several_inits(scripts, capsys):
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_sklearn")
+    code = compare.main(
+        ["--sizes", "tiny", "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--cd-iterations", "3", "--max-iterations", "5", "--inits", "2", "--skip", "mu", "masked"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("2 inits:") == len(compare.fastnmf_frobenius_solvers())
+
+
 def test_compare_dense_runs_on_a_tiny_matrix(scripts, capsys, tmp_path):
     pytest.importorskip("sklearn")
     compare = scripts("compare_dense")
@@ -202,6 +214,19 @@ def test_compare_dense_runs_on_a_tiny_matrix(scripts, capsys, tmp_path):
     for comparison in ("frobenius MU", "kullback-leibler MU", "beta=1.5 MU", "itakura-saito MU", "time to cd's loss"):
         assert comparison in captured.out
     assert "skipping faces" in captured.err  # no data in tmp_path
+
+
+def test_compare_dense_gives_the_median_over_several_inits(scripts, capsys):
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_dense")
+    code = compare.main(
+        ["--synthetic-shape", "60", "80", "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--cd-iterations", "3", "--max-iterations", "5", "--inits", "3", "--skip", "mu"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "3 inits:" in out and "(median" in out
+    assert " MU " not in out
 
 
 def _write_faces(path):
