@@ -35,7 +35,11 @@ same dtype, and the table gives:
   records time and loss after every iteration and stops at the target, or
   when it has taken ``--time-cap`` times cd's time or ``--max-iterations``
   iterations, and then reports "not reached". Times are from the call to the
-  iteration that reached the target, fixed costs included, for both.
+  iteration that reached the target, fixed costs included, for both. With
+  ``--inits N`` this runs from N starting points (seeds ``--seed``,
+  ``--seed + 1``, ...), each with its own cd target, and the row gives the
+  median ratio, the range where the target was reached, and how many
+  starts missed it: where a non-convex fit ends depends on where it starts.
 
 The ratio column is reference time / fastnmf time (above 1: fastnmf is
 faster).
