@@ -282,11 +282,14 @@ def test_gram_wrappers_match_numpy(dtype):
     from fastnmf._terms import GramDenominator, gram, update_factor
 
     rng = np.random.default_rng(19)
-    B = rng.random((500, 5)).astype(dtype)
+    B = rng.random((500, 5)).astype(dtype)  # small enough for one BLAS call, no kernel
     G = gram(B)
     assert G.dtype == dtype
     assert_array_equal(G, G.T)  # exactly symmetric: HALS reads its rows as columns
     assert_close(G, naive.gram(B), dtype)
+    G_f = gram(np.asfortranarray(B))
+    assert_array_equal(G_f, G_f.T)
+    assert_close(G_f, naive.gram(B), dtype)
     wide = rng.random((6000, 40)).astype(dtype)  # chunks of 94 rows: two BLAS calls each
     assert_array_equal(gram(wide), gram(wide).T)
     assert_close(gram(wide), naive.gram(wide), dtype)
