@@ -86,6 +86,10 @@ class HALSSteps:
 
     def _sweeps(self, A, P, G, l1, l2, bounds, other_rows):
         r = A.shape[1]
+        # The product X B counted twice (2 nnz r): Gillis & Glineur count nnz r multiply-adds, so this
+        # alpha of 0.5 is their alpha = 1. Their own count (alpha 0.25 here) was no faster: 0.51-0.54 s
+        # against 0.48 s to cd's loss at 0.5M, r = 10, float32, and within the spread between starting points
+        # on the dense data (docs/performance.md, "Time to cd's loss from several initializations").
         cost = 2.0 * self.nnz * r + other_rows * r * r
         n_sweeps = inner_sweeps(cost, A.shape[0], r) if self.accelerate else 1
         if self.lanes:
