@@ -62,30 +62,49 @@ def inner_sweeps(products_cost, rows, r, alpha=ALPHA):
     return int(min(MAX_SWEEPS, 1 + np.floor(alpha * rho)))
 
 
-class HALSSteps:
-    def __init__(self, terms, penalties, dtype, nnz, r, update_H=True, accelerate=True):
-        self.terms = terms
-        self.penalties = penalties
-        self.update_H = update_H
-        self.flush = dtype.type(tiny(dtype))
-        m, n = terms.shape
-        self.lanes = r <= LANES_MAX_RANK
-        self.bounds_W = self._chunks(m, r)
-        self.bounds_H = self._chunks(n, r)
-        self.nnz = nnz
-        self.accelerate = accelerate
-        self._w_products = None
+class ReusedProductSteps:
+    """The outer iteration of the solvers that reuse their products (HALS
+    here, A-MU in :mod:`fastnmf._mu`): P = V H^T and G = H H^T once, then
+    the solver's inner updates of W (:meth:`_inner`, which needs
+    ``other_rows``, the rows of the other factor, for its cost model); then
+    the same for H with V^T W and W^T W. A subclass sets ``terms``,
+    ``penalties`` and ``update_H``."""
 
-    def _chunks(self, rows, r):
-        return lane_chunks(rows, r) if self.lanes else uniform_row_chunks(rows, r * r)
+    _w_products = None
 
     def prepare(self, W, Ht, with_loss):
         P, G, data_loss = self.terms.w_products(W, Ht, with_loss)
         self._w_products = P, G
         return data_loss
 
-    def _sweeps(self, A, P, G, l1, l2, bounds, other_rows):
+    def update(self, W, Ht):
+        l1_W, l2_W, l1_H, l2_H = self.penalties
+        m, n = self.terms.shape
+        self._inner(W, *self._w_products, l1_W, l2_W, n)
+        if self.update_H:
+            self._inner(Ht, *self.terms.h_products(W, Ht), l1_H, l2_H, m)
+
+    def _inner(self, A, P, G, l1, l2, other_rows):
+        raise NotImplementedError
+
+
+class HALSSteps(ReusedProductSteps):
+    def __init__(self, terms, penalties, dtype, nnz, r, update_H=True, accelerate=True):
+        self.terms = terms
+        self.penalties = penalties
+        self.update_H = update_H
+        self.flush = dtype.type(tiny(dtype))
+        self.lanes = r <= LANES_MAX_RANK
+        self.bounds = {rows: self._chunks(rows, r) for rows in terms.shape}  # by A's rows: they depend on nothing else
+        self.nnz = nnz
+        self.accelerate = accelerate
+
+    def _chunks(self, rows, r):
+        return lane_chunks(rows, r) if self.lanes else uniform_row_chunks(rows, r * r)
+
+    def _inner(self, A, P, G, l1, l2, other_rows):
         r = A.shape[1]
+        bounds = self.bounds[A.shape[0]]
         # The product X B counted twice (2 nnz r): Gillis & Glineur count nnz r multiply-adds, so this
         # alpha of 0.5 is their alpha = 1. Their own count (alpha 0.25 here) was no faster: 0.51-0.54 s
         # against 0.48 s to cd's loss at 0.5M, r = 10, float32, and within the spread between starting points
@@ -96,12 +115,3 @@ class HALSSteps:
             K.hals_lanes(A, P, G, l1, l2, self.flush, bounds, n_sweeps, DELTA * DELTA, LANES)
         else:
             K.hals_rows(A, P, G, l1, l2, self.flush, bounds, n_sweeps, DELTA * DELTA)
-
-    def update(self, W, Ht):
-        l1_W, l2_W, l1_H, l2_H = self.penalties
-        m, n = self.terms.shape
-        P, G = self._w_products
-        self._sweeps(W, P, G, l1_W, l2_W, self.bounds_W, n)
-        if self.update_H:
-            P, G = self.terms.h_products(W, Ht)
-            self._sweeps(Ht, P, G, l1_H, l2_H, self.bounds_H, m)

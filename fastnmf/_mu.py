@@ -5,7 +5,7 @@ loss (Gillis & Glineur 2012)."""
 import numpy as np
 
 from ._epsilon import EPS, tiny
-from ._hals import DELTA, inner_sweeps
+from ._hals import DELTA, ReusedProductSteps, inner_sweeps
 from ._losses import mm_exponent
 from ._terms import GramDenominator, update_factor
 
@@ -37,7 +37,7 @@ class MultiplicativeSteps:
             update_factor(Ht, num, den, l1_H, l2_H, self.gamma, self.eps, self.flush)
 
 
-class AcceleratedMultiplicativeSteps:
+class AcceleratedMultiplicativeSteps(ReusedProductSteps):
     """A-MU (Gillis & Glineur 2012) for the unmasked Frobenius loss: each
     outer iteration computes the expensive products P = V H^T (O(nnz r)) and
     G = H H^T once, then repeats the cheap update W <- W * P / (W G + l1 +
@@ -57,25 +57,20 @@ class AcceleratedMultiplicativeSteps:
         self.one = dtype.type(1)
         self.eps = dtype.type(EPS)
         self.flush = dtype.type(tiny(dtype))
-        self._w_products = None
 
-    def prepare(self, W, Ht, with_loss):
-        P, G, data_loss = self.terms.w_products(W, Ht, with_loss)
-        self._w_products = P, G
-        return data_loss
-
-    def _updates(self, A, P, G, l1, l2, other_rows):
+    def _inner(self, A, P, G, l1, l2, other_rows):
         r = A.shape[1]
         # Gillis & Glineur's costs: nnz r + n r^2 multiply-adds for P and G, m r (r + 1) per update
         count = inner_sweeps(float(self.nnz) * r + other_rows * r * r, A.shape[0], r, alpha=AMU_ALPHA)
         den = GramDenominator(G)
         first = None
         before = np.empty_like(A) if count > 1 else None
-        for _ in range(count):
-            if before is not None:
+        for update in range(count):
+            last = update == count - 1  # no stopping test after it: nothing to copy or measure
+            if not last:
                 np.copyto(before, A)
             update_factor(A, P, den, l1, l2, self.one, self.eps, self.flush)
-            if before is None:
+            if last:
                 return
             np.subtract(A, before, out=before)
             change = float(np.einsum("ij,ij->", before, before, dtype=np.float64))
@@ -83,10 +78,3 @@ class AcceleratedMultiplicativeSteps:
                 first = change
             elif change <= DELTA * DELTA * first:
                 return
-
-    def update(self, W, Ht):
-        l1_W, l2_W, l1_H, l2_H = self.penalties
-        m, n = self.terms.shape
-        self._updates(W, *self._w_products, l1_W, l2_W, n)
-        if self.update_H:
-            self._updates(Ht, *self.terms.h_products(W, Ht), l1_H, l2_H, m)
