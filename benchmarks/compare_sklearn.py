@@ -27,7 +27,7 @@ same dtype, and the table gives:
   timed with k2 = 3 and a single repeat (marked ``*``). Each method's fits
   run in one block, not in turns with the other method's: after a
   scikit-learn fit, OpenBLAS's threads spin on for a while and slow the
-  fastnmf fit that follows (see docs/performance.md, "Tried and not kept").
+  fastnmf fit that follows (see docs/kernel_log.md, "Tried and not kept").
 
 - **Time to loss**: scikit-learn's ``solver="cd"`` runs 200 iterations
   (``--cd-iterations``); its loss is the target. Each fastnmf Frobenius

@@ -222,7 +222,7 @@ def dense_tiles(p, r, dtype, held):
     thread, KL: 32 x 163 tiles 1.15x faster than the 32 x 81 of
     BLAS_BLOCK_WORK). Held, the tiles are HELD_TILE (128 x 512) from
     r = HELD_TILE_MIN_RANK on, where single-threaded OpenBLAS runs the larger
-    products nearer its full rate (docs/performance.md, "Larger dense tiles,
+    products nearer its full rate (docs/kernel_log.md, "Larger dense tiles,
     BLAS held to one thread"); below it they were no faster.
 
     The held tiles' rows are evened out over p: as many blocks as 128-row
@@ -448,7 +448,7 @@ class DenseTerms(_Base):
         threads: the faces at r = 20 and 50 1.1-1.5x, 2,000 x 3,000 and
         3,000 x 3,000 at r = 10 to 50 1.1-1.8x), slower below it (blocks on
         the stock volumes' 1,259 x 470 at any r, or 2,000 x 1,000 at r = 10
-        and 16: 0.6-0.95x); see docs/performance.md. Below the threshold,
+        and 16: 0.6-0.95x); see docs/kernel_log.md. Below the threshold,
         and where BLAS cannot be held to one thread, NumPy's products. The
         choice depends on the shapes only, never on the number of threads."""
         if self.V.size * B.shape[1] >= HALS_BLOCKED_MIN_WORK:

@@ -205,7 +205,7 @@ def csr_observed_terms(
     With unit weights, a group's coefficients for beta = 2 (v and ab) and
     beta = 1 (v / max(ab, eps) and 1) are written out rather than taken from
     four calls of the per-entry helper: 1.4-1.6x faster at r = 10 (see
-    docs/performance.md). So is their objective, with the logarithms of
+    docs/kernel_log.md). So is their objective, with the logarithms of
     Kullback-Leibler's taken after the chunk in a vectorized loop, as in
     :func:`csr_sampled_numerator`.
     """

@@ -34,7 +34,7 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
     sweeps, so it is not computed again at each sweep: whole fits at r = 40
     and 50 1.12-1.52x faster, their loss after 15 iterations within 1e-4
     (float32) and 1e-10 (float64) of what a fresh A[i] G per sweep gave
-    (docs/performance.md, "HALS rows: A[i] G once per row"). The division
+    (docs/kernel_log.md, "HALS rows: A[i] G once per row"). The division
     is a multiplication by the reciprocal, computed once per row. A zero
     denominator (column k of B is zero and there is no L2 penalty) leaves
     A[i, k] at zero. Entries below ``tiny`` are flushed to zero (the epsilon
@@ -109,7 +109,7 @@ def hals_lanes(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared, lanes):
     :data:`LANES`) rather than the constant itself: an earlier attempt found
     that LLVM vectorized such lane loops with a run-time count and not with a
     constant one (it cannot prove the buffers distinct; see "Tried and not
-    kept" in docs/performance.md).
+    kept" in docs/kernel_log.md).
     """
     for c in prange(bounds.shape[0] - 1):
         _sweep_lanes(A, P, G, l1, l2, tiny, bounds[c], bounds[c + 1], max_sweeps, delta_squared, lanes)
