@@ -311,6 +311,22 @@ def test_gram_wrappers_match_numpy(dtype):
     assert_close(A, ref, dtype)
 
 
+@pytest.mark.parametrize("r", [3, 16, 17, 40])
+def test_dense_product_matches_numpy(dtype, r):
+    """Either orientation (float64 at r <= 16 takes (B^T V^T)^T) gives V @ B,
+    C-ordered, and leaves its inputs alone."""
+    from fastnmf._terms import dense_product
+
+    rng = np.random.default_rng(29)
+    V, B = rng.random((70, 90)).astype(dtype), rng.random((90, r)).astype(dtype)
+    V_before, B_before = V.copy(), B.copy()
+    out = dense_product(V, B)
+    assert out.shape == (70, r) and out.dtype == dtype and out.flags.c_contiguous
+    assert_close(out, V.astype(np.float64) @ B.astype(np.float64), dtype)
+    assert_array_equal(V, V_before)
+    assert_array_equal(B, B_before)
+
+
 def test_column_sums(dtype):
     from fastnmf._terms import column_sums
 
