@@ -272,9 +272,10 @@ def dense_product(V, B):
     """V @ B (m x r, C order) for a dense V (m x n) and a factor B (n x r).
 
     In float64 with r <= DGEMM_TRANSPOSED_MAX_RANK it is computed as
-    (B^T V^T)^T. OpenBLAS's double-precision kernels work on 16 rows of
-    the output's column-major form at a time, which V @ B gives r of; the
-    other orientation gives them m. The product alone, 2 threads: r = 5 and
+    (B^T V^T)^T. The likely reason (not checked in OpenBLAS's source): its
+    double-precision kernels work on blocks of rows of the output's
+    column-major form, of which V @ B gives them r and the other
+    orientation m. The product alone, 2 threads: r = 5 and
     10 1.0-1.6x faster on 2,000 x 3,000, 3,000 x 2,000, 10,304 x 400,
     400 x 10,304, 5,000 x 400, 20,000 x 300, 1,000 x 1,000 and 1,259 x 470;
     at r = 20 to 100 0.75-1.3x, so larger r keep V @ B. Whole Frobenius MU
