@@ -275,10 +275,11 @@ def dense_product(V, B):
     (B^T V^T)^T. The likely reason (not checked in OpenBLAS's source): its
     double-precision kernels work on blocks of rows of the output's
     column-major form, of which V @ B gives them r and the other
-    orientation m. The product alone, 2 threads: r = 5 and
-    10 1.0-1.6x faster on 2,000 x 3,000, 3,000 x 2,000, 10,304 x 400,
-    400 x 10,304, 5,000 x 400, 20,000 x 300, 1,000 x 1,000 and 1,259 x 470;
-    at r = 20 to 100 0.75-1.3x, so larger r keep V @ B. Whole Frobenius MU
+    orientation m. The product alone, 2 threads: r = 5 and 10 1.0-1.6x
+    faster on 2,000 x 3,000, 3,000 x 2,000, 10,304 x 400, 400 x 10,304,
+    5,000 x 400 and 20,000 x 300, 0.98-1.03x on 1,000 x 1,000 and
+    1,259 x 470; at r = 20 to 100 0.75-1.57x (slower on 300 x 2,000 and
+    1,000 x 1,000), so larger r keep V @ B. Whole Frobenius MU
     fits, float64, r = 10: 2,000 x 3,000 1.22x faster, the faces and the
     stock volumes 0.96-1.05x. In float32 the other orientation is
     0.55-0.85x as fast, so V @ B stays. scikit-learn's MU computes X @ H.T,
