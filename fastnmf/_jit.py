@@ -68,6 +68,20 @@ def serial_kernel(func):
     return njit(parallel=False, cache=False, **_OPTIONS)(func)
 
 
+def read_only(array):
+    """A read-only view of ``array``, for the arguments a kernel only reads.
+
+    Numba compiles a new specialization for a read-only array (a memory-mapped
+    file, a pandas column under copy-on-write, a block Dask deserialized), so
+    the kernels always see V and the other inputs they read through a view
+    like this: one compiled version per dtype, the one ``fastnmf precompile``
+    puts in the cache, whatever the caller's arrays allow. A view costs no
+    copy."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 def inlined_kernel(func):
     """Compile ``func`` as a serial helper that Numba inlines into the kernels
     calling it, before LLVM sees them."""

@@ -12,7 +12,9 @@ pointing at the other's data file. The helpers that kernels call are not
 cached at all (see :mod:`fastnmf._jit`), so they cannot collide either.
 
 The signatures are the ones fits and the recommendation functions pass:
-C-ordered arrays, int32 CSR indices (SciPy's), float32 or float64 values.
+C-ordered arrays, int32 CSR indices (SciPy's), float32 or float64 values,
+and the arrays a kernel only reads as read-only views (``fastnmf._jit.read_only``),
+whether or not the caller's arrays are writeable.
 ``tests/test_precompile.py`` checks them against the real calls of the fits
 of :func:`solver_paths` (which ``benchmarks/compile_time.py`` times). Anything
 else (int64 indices of a matrix with 2^31 or more entries, say) compiles on
@@ -33,29 +35,34 @@ DTYPES = (types.float32, types.float64)
 # The argument kinds of each kernel: "A" a 2-D array of the working dtype, "a"
 # a 1-D one, "T" a 3-D one, "x" a scalar of the working dtype, "l" a 1-D
 # float64 array (loss parts), "q" a float64 scalar, "i" a 1-D int32 array (CSR
-# indptr, indices), "k" a 1-D int64 array (chunk bounds, user or item indices),
-# "K" a 2-D int64 array, "n" an int64 scalar, "b" a bool.
+# indptr, indices), "k" a 1-D int64 array (chunk bounds), "K" a 2-D int64
+# array, "n" an int64 scalar, "b" a bool. The arrays a kernel only reads come
+# read-only (``fastnmf._jit.read_only``): "R" and "r" a 2-D and a 1-D one of
+# the working dtype (V's values, weights), "I" a 1-D int32 one (V's indptr and
+# indices), "J" a 1-D int64 one (user or item indices).
 KERNELS = {
     # name: (module under fastnmf._kernels, argument kinds, seconds to compile both dtypes on the development machine)
-    "unweighted_tile_terms": ("dense", "AAAAxxnnAAlbb", 11.3),
-    "weighted_tile_terms": ("dense", "AAAAxxnnAAlbb", 11.5),
-    "csr_observed_terms": ("csr", "iiaaAAxxkAAlbb", 6.4),
-    "csr_sampled_numerator": ("csr", "iiaAAxxkAlbb", 5.4),
+    "unweighted_tile_terms": ("dense", "RRAAxxnnAAlbb", 11.3),
+    "weighted_tile_terms": ("dense", "RRAAxxnnAAlbb", 11.5),
+    "csr_observed_terms": ("csr", "IIrrAAxxkAAlbb", 6.4),
+    "csr_sampled_numerator": ("csr", "IIrAAxxkAlbb", 5.4),
     "hals_rows": ("hals", "AAAaaxknq", 2.6),
     "hals_lanes": ("hals", "AAAaaxknqn", 5.1),
     "multiplicative_update": ("update", "AAAAaaxxx", 2.4),
     "gram_parts": ("gram", "AkT", 2.2),
-    "csr_times_dense": ("csr", "iiaAkAb", 1.8),
-    "row_block_products": ("gram", "AAnA", 1.0),
-    "top_k_rows": ("recommend", "AkkkKA", 3.2),
-    "predict_pairs": ("recommend", "kkAAa", 1.0),
+    "csr_times_dense": ("csr", "IIrAkAb", 1.8),
+    "row_block_products": ("gram", "RAnA", 1.0),
+    "top_k_rows": ("recommend", "AJJJKA", 3.2),
+    "predict_pairs": ("recommend", "JJRRa", 1.0),
 }
 
 _FIXED = {
     "l": types.Array(types.float64, 1, "C"),
     "q": types.float64,
     "i": types.Array(types.int32, 1, "C"),
+    "I": types.Array(types.int32, 1, "C", readonly=True),
     "k": types.Array(types.int64, 1, "C"),
+    "J": types.Array(types.int64, 1, "C", readonly=True),
     "K": types.Array(types.int64, 2, "C"),
     "n": types.int64,
     "b": types.boolean,
@@ -65,6 +72,8 @@ _FIXED = {
 def signature(name, dtype):
     """The argument types of kernel ``name`` for values of ``dtype`` (a Numba float type)."""
     typed = {"A": types.Array(dtype, 2, "C"), "a": types.Array(dtype, 1, "C"), "T": types.Array(dtype, 3, "C")}
+    typed["R"] = types.Array(dtype, 2, "C", readonly=True)
+    typed["r"] = types.Array(dtype, 1, "C", readonly=True)
     typed["x"] = dtype
     return tuple(typed[kind] if kind in typed else _FIXED[kind] for kind in KERNELS[name][1])
 

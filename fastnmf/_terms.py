@@ -42,6 +42,7 @@ import numpy as np
 from . import _kernels as K
 from ._chunks import balanced_row_chunks, uniform_row_chunks
 from ._epsilon import EPS
+from ._jit import read_only
 from ._kernels.gram import BLAS_BLOCK_WORK, BLAS_SINGLE_THREAD_WORK
 from ._threads import blas_on_calling_thread
 
@@ -143,11 +144,11 @@ class CSRMatrix:
     (one per stored entry) for observed-entry layouts."""
 
     def __init__(self, indptr, indices, data, shape, weights=None):
-        self.indptr = indptr
-        self.indices = indices
-        self.data = data
+        self.indptr = read_only(indptr)
+        self.indices = read_only(indices)
+        self.data = read_only(data)
         self.shape = shape
-        self.weights = weights if weights is not None else np.empty(0, dtype=data.dtype)
+        self.weights = read_only(weights if weights is not None else np.empty(0, dtype=data.dtype))
         self.bounds = balanced_row_chunks(indptr)
         self._blocks = {}
         self._blocks_for = {}
@@ -264,6 +265,7 @@ def tile_terms(X, weights, A, B, beta, eps, num, den, with_loss, with_den):
     with blas_on_calling_thread() if wants_held_tiles(r, A.dtype) else contextlib.nullcontext(False) as held:
         rows, cols = dense_tiles(A.shape[0], r, A.dtype, held)
         parts = np.zeros(-(-A.shape[0] // rows))
+        X, weights = read_only(X), read_only(weights)
         K.dense_tile_terms(X, weights, A, B, beta, eps, rows, cols, num, den, parts, with_loss, with_den)
     return float(parts.sum())
 
@@ -478,7 +480,7 @@ class DenseTerms(_Base):
                 if held:
                     if transposed and self.Vt is None:
                         self.Vt = np.ascontiguousarray(self.V.T)
-                    X = self.Vt if transposed else self.V
+                    X = read_only(self.Vt if transposed else self.V)
                     out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
                     K.row_block_products(X, np.ascontiguousarray(B), even_rows(X.shape[0], HALS_PRODUCT_ROWS), out)
                     return out, gram(B)

@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._api import transform
+from ._jit import read_only
 from ._kernels.recommend import predict_pairs, top_k_rows
 from ._ratings_file import LAYOUTS, Ratings, load_ratings
 from ._threads import numba_threads
@@ -147,7 +148,7 @@ def predict(W, H, rows, cols, *, clip=None, n_threads=None):
     out = np.empty(rows.shape[0], dtype=W.dtype)
     if rows.shape[0]:
         with numba_threads(n_threads):
-            predict_pairs(rows, cols, W, Ht, out)
+            predict_pairs(read_only(rows), read_only(cols), read_only(W), read_only(Ht), out)
     if clip is not None:
         np.clip(out, clip[0], clip[1], out=out)
     return out
@@ -244,6 +245,7 @@ def top_k(W, H, k, *, exclude=None, users=None, block_size=None, n_threads=None)
     items = np.empty((b, k), dtype=np.int64)
     scores = np.empty((b, k), dtype=W.dtype)
     block = np.empty((min(block_size, max(b, 1)), n), dtype=W.dtype)
+    users, exclude_indptr, exclude_indices = read_only(users), read_only(exclude_indptr), read_only(exclude_indices)
     with numba_threads(n_threads):
         for start in range(0, b, block_size):
             stop = min(b, start + block_size)

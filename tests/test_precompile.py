@@ -42,9 +42,21 @@ def test_every_parallel_kernel_is_precompiled():
         assert _precompile.dispatcher(name) is parallel_kernels()[name]
 
 
-def test_signatures_are_those_of_the_calls(monkeypatch):
+def read_only(A):
+    """A read-only copy of a dense array or of a sparse matrix's arrays."""
+    A = A.copy()
+    for array in (A.data, A.indices, A.indptr) if sp.issparse(A) else (A,):
+        array.flags.writeable = False
+    return A
+
+
+@pytest.mark.parametrize("writeable", [True, False], ids=["writeable", "read-only"])
+def test_signatures_are_those_of_the_calls(monkeypatch, writeable):
     """Every kernel call of fits (every solver path) and of the recommendation
-    functions, at float32 and float64, has one of the precompiled signatures."""
+    functions, at float32 and float64, has one of the precompiled signatures,
+    whether the caller's arrays are writeable or read-only (each would be
+    compiled again otherwise, cache or not)."""
+    given = (lambda A: A) if writeable else read_only
     seen = {name: set() for name in _precompile.KERNELS}
 
     def recording(name, kernel):
@@ -65,11 +77,14 @@ def test_signatures_are_those_of_the_calls(monkeypatch):
         warnings.simplefilter("ignore", fastnmf.ConvergenceWarning)
         for dtype in (np.float32, np.float64):
             for _, V, r, kwargs in _precompile.solver_paths(dtype):
-                fastnmf.nmf(V, r, max_iter=2, random_state=0, **kwargs)
-            X = sp.random(12, 9, density=0.4, random_state=1, format="csr", dtype=dtype)
+                if isinstance(kwargs.get("mask"), np.ndarray):
+                    kwargs = dict(kwargs, mask=given(kwargs["mask"]))
+                fastnmf.nmf(given(V), r, max_iter=2, random_state=0, **kwargs)
+            X = given(sp.random(12, 9, density=0.4, random_state=1, format="csr", dtype=dtype))
             result = fastnmf.nmf(X, 3, mask="observed", max_iter=2, random_state=0)
-            fastnmf.recommend.predict(result.W, result.H, [0, 1], [2, 3])
-            fastnmf.recommend.top_k(result.W, result.H, 2, exclude=X)
+            W, H = given(result.W), given(result.H)
+            fastnmf.recommend.predict(W, H, given(np.array([0, 1])), given(np.array([2, 3])))
+            fastnmf.recommend.top_k(W, H, 2, exclude=X, users=given(np.array([0, 2, 5])))
     for name, signatures in seen.items():
         expected = {_precompile.signature(name, dtype) for dtype in _precompile.DTYPES}
         assert signatures, f"{name} was never called"
