@@ -14,6 +14,9 @@ INIT_NAMES = ("random", "nndsvd", "nndsvda", "nndsvdar")
 # NNDSVD sets entries below this to zero (the value scikit-learn uses).
 NNDSVD_ZERO = 1e-6
 
+# The means of V for which NNDSVD is scikit-learn's exactly; see nndsvd_scale.
+NNDSVD_PLAIN_MEANS = (4.0**-12, 4.0**12)
+
 # A dense matrix with at most this many entries gets a full LAPACK SVD.
 FULL_SVD_ENTRIES = 1 << 22
 
@@ -41,20 +44,42 @@ def initialize(X, r, init, rng, dtype, mean):
                 f"init={init!r} needs r <= min(m, n) = {min(m, n)}; got r={r}. "
                 "Use init='random' or a smaller r."
             )
-        W, Ht = _nndsvd(X, r, rng)
+        scale = nndsvd_scale(mean)
+        W, Ht = _nndsvd(X, r, rng, NNDSVD_ZERO * scale)
+        fill = mean / scale
         if init == "nndsvda":
-            W[W == 0] = mean
-            Ht[Ht == 0] = mean
+            W[W == 0] = fill
+            Ht[Ht == 0] = fill
         elif init == "nndsvdar":
-            W[W == 0] = np.abs(mean * rng.standard_normal(int((W == 0).sum())) / 100)
-            Ht[Ht == 0] = np.abs(mean * rng.standard_normal(int((Ht == 0).sum())) / 100)
+            W[W == 0] = np.abs(fill * rng.standard_normal(int((W == 0).sum())) / 100)
+            Ht[Ht == 0] = np.abs(fill * rng.standard_normal(int((Ht == 0).sum())) / 100)
     return np.ascontiguousarray(W, dtype=dtype), np.ascontiguousarray(Ht, dtype=dtype)
 
 
-def _nndsvd(X, r, rng):
+def nndsvd_scale(mean):
+    """The factor s by which NNDSVD's zero threshold is multiplied and
+    NNDSVDa's and NNDSVDar's fill divided, for data of this ``mean``.
+
+    The threshold (1e-6) and the fill (the mean of V) are absolute in
+    scikit-learn's NNDSVD, which suits data of moderate scale only: entries of
+    W and H scale as the square root of V's, so on V of mean 1e15 the fill
+    makes W H about 1e30 (whose squares overflow float64 from V of about
+    1e80), and on V of mean 1e-12 the threshold zeroes every entry. With s a
+    power of two whose square is near the mean, NNDSVD of V is NNDSVD of
+    V / s^2 scaled back by s: the same start for V and for V in other units.
+    Within NNDSVD_PLAIN_MEANS (about 6e-8 to 1.7e7) s = 1, scikit-learn's
+    NNDSVD exactly."""
+    low, high = NNDSVD_PLAIN_MEANS
+    if not mean > 0 or low <= mean <= high:
+        return 1.0
+    return 2.0 ** round(np.log2(mean) / 2)
+
+
+def _nndsvd(X, r, rng, zero_threshold):
     """NNDSVD: for each of the top r singular triplets (s, u, v), keep the
     larger of the positive and the negative parts of u v^T, whose leading
-    singular pair is non-negative and known in closed form."""
+    singular pair is non-negative and known in closed form. Entries below
+    ``zero_threshold`` are set to zero."""
     U, S, Vt = truncated_svd(X, r, rng)
     m, n = X.shape
     W = np.zeros((m, r))
@@ -76,8 +101,8 @@ def _nndsvd(X, r, rng):
         scale = np.sqrt(S[k] * nu * nv)
         W[:, k] = scale * u / nu
         Ht[:, k] = scale * v / nv
-    W[W < NNDSVD_ZERO] = 0
-    Ht[Ht < NNDSVD_ZERO] = 0
+    W[W < zero_threshold] = 0
+    Ht[Ht < zero_threshold] = 0
     return W, Ht
 
 
@@ -89,6 +114,8 @@ def truncated_svd(X, r, rng):
     if not sp.issparse(X) and m * n <= FULL_SVD_ENTRIES:
         U, S, Vt = np.linalg.svd(np.asarray(X, dtype=np.float64), full_matrices=False)
         return U[:, :r], S[:r], Vt[:r]
+    if not (X.count_nonzero() if sp.issparse(X) else np.count_nonzero(X)):  # ARPACK cannot start on X = 0
+        return np.zeros((m, r)), np.zeros(r), np.zeros((r, n))
     if r >= small - 1:
         return _svd_from_gram(X, r)
     v0 = rng.uniform(-1.0, 1.0, small)

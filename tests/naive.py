@@ -346,8 +346,9 @@ def hals_rows(A, P, G, l1, l2, tiny, max_sweeps, delta_squared):
     """The HALS kernel's contract, one row at a time: each sweep sets every
     entry of the row, in column order, to its exact minimizer
     max(0, (P_ik - l1_i - sum_{l != k} A_il G_lk) / (G_kk + l2_i)) (0 if the
-    denominator is 0; below ``tiny``: 0); a row stops after a sweep whose
-    squared change is at most ``delta_squared`` times its first sweep's."""
+    denominator is below ``tiny``, where its reciprocal would overflow; a
+    value below ``tiny``: 0); a row stops after a sweep whose squared change
+    is at most ``delta_squared`` times its first sweep's."""
     A = np.array(A, dtype=np.float64)
     P = np.asarray(P, dtype=np.float64)
     G = np.asarray(G, dtype=np.float64)
@@ -358,7 +359,7 @@ def hals_rows(A, P, G, l1, l2, tiny, max_sweeps, delta_squared):
             for k in range(A.shape[1]):
                 others = A[i] @ G[:, k] - A[i, k] * G[k, k]
                 denominator = G[k, k] + l2[i]
-                value = (P[i, k] - l1[i] - others) / denominator if denominator > 0 else 0.0
+                value = (P[i, k] - l1[i] - others) / denominator if denominator >= tiny else 0.0
                 A[i, k] = value if value >= tiny else 0.0
             change = float(np.sum((A[i] - before) ** 2))
             if first is None:

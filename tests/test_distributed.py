@@ -163,10 +163,11 @@ def test_dask_W0_and_random_init_do_not_depend_on_chunking(client):
     np.testing.assert_array_equal(one.H, three.H)
 
 
+@pytest.mark.parametrize("scale", [1.0, 4.0**20], ids=["moderate", "large"])  # 4^20: zero threshold and fill scaled
 @pytest.mark.parametrize(("init", "layout"), [("nndsvd", "dense"), ("nndsvda", "dense"), ("nndsvda", "observed")])
-def test_nndsvd_equals_in_memory_when_the_range_is_exact(client, init, layout):
+def test_nndsvd_equals_in_memory_when_the_range_is_exact(client, init, layout, scale):
     # r + 10 >= n: the randomized SVD spans the whole row space, so it is exact.
-    V = data(seed=8, shape=(30, 10))
+    V = data(seed=8, shape=(30, 10)) * scale
     mask = None
     if layout == "observed":
         V, mask = sp.csr_array(V), "observed"
@@ -174,8 +175,9 @@ def test_nndsvd_equals_in_memory_when_the_range_is_exact(client, init, layout):
     result = fastnmf.distributed.nmf(
         split(V, (9, 0, 21)), 3, mask=mask, init=init, max_iter=0, random_state=0, client=client
     )
-    np.testing.assert_allclose(gathered(result.W, client), reference.W, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(result.H, reference.H, rtol=1e-9, atol=1e-12)
+    atol = 1e-12 * np.sqrt(scale)
+    np.testing.assert_allclose(gathered(result.W, client), reference.W, rtol=1e-9, atol=atol)
+    np.testing.assert_allclose(result.H, reference.H, rtol=1e-9, atol=atol)
 
 
 def test_callback_sees_dask_W_and_can_stop(client):

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from conftest import random_sparse
 from fastnmf import nmf
-from fastnmf._init import NNDSVD_ZERO, truncated_svd
+from fastnmf._init import NNDSVD_PLAIN_MEANS, NNDSVD_ZERO, nndsvd_scale, truncated_svd
 
 INITS = ["random", "nndsvd", "nndsvda", "nndsvdar"]
 NNDSVDS = ["nndsvd", "nndsvda", "nndsvdar"]
@@ -179,6 +179,44 @@ def test_nndsvd_matches_sklearn(init):
         W, H = initial(V, r, init)
         assert_allclose(W, W_sklearn, atol=1e-7 * W.max(), err_msg=f"r={r}")
         assert_allclose(H, H_sklearn, atol=1e-7 * H.max(), err_msg=f"r={r}")
+
+
+def test_nndsvd_scale_is_one_for_moderate_data_and_a_power_of_two_beyond():
+    low, high = NNDSVD_PLAIN_MEANS
+    for mean in (0.0, low, 1e-3, 1.0, 37.5, high):
+        assert nndsvd_scale(mean) == 1.0
+    assert nndsvd_scale(4.0**20) == 2.0**20
+    assert nndsvd_scale(3 * 4.0**-20) == 2.0**-19  # the power of two whose square is nearest
+    assert nndsvd_scale(4.0**20 * 1.4) == 2.0**20
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("init", NNDSVDS)
+@pytest.mark.parametrize("exponent", [-40, 40])
+def test_nndsvd_follows_the_data_scale_beyond_moderate_means(init, layout, exponent):
+    """Beyond NNDSVD_PLAIN_MEANS, NNDSVD of c V is sqrt(c) times NNDSVD of V
+    (c a power of four): the zero threshold and the fill follow the data, so
+    neither zeroes every entry of small data nor makes W H overflow on large
+    data."""
+    V = sample(layout)
+    W, H = initial(V * 4.0**exponent, 4, init)
+    W_scaled, H_scaled = initial(V * 4.0 ** (exponent + 1), 4, init)
+    assert_allclose(W_scaled, 2 * W, rtol=1e-9)
+    assert_allclose(H_scaled, 2 * H, rtol=1e-9)
+    assert (W > 0).any() and (H > 0).any()
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("init", INITS)
+def test_all_zero_data_starts_from_zero_or_small_factors(init, layout):
+    """An all-zero V: no ARPACK failure on sparse input (it cannot start on
+    X = 0); the same start as a dense zero V."""
+    V = np.zeros((30, 20))
+    W, H = initial(sp.csr_array(V) if layout == "csr" else V, 4, init)
+    W_dense, H_dense = initial(V, 4, init)
+    assert_array_equal(W, W_dense)
+    assert_array_equal(H, H_dense)
+    assert np.isfinite(W).all() and (W >= 0).all()
 
 
 # --------------------------------------------------------------------------

@@ -214,6 +214,27 @@ def test_hals_kernels(kernel, max_sweeps, penalized, dtype, n_threads):
         assert after <= before * (1 + 1e-6), where  # exact coordinate descent never increases it
 
 
+@pytest.mark.parametrize("kernel", list(HALS_KERNELS))
+def test_hals_kernels_with_a_subnormal_denominator(kernel, dtype, n_threads):
+    """A column of B so small that G[k, k] is subnormal and its reciprocal
+    overflows to inf (inf times the numerator: inf or NaN). The entry becomes
+    0, as for a zero column, and the row's other entries are as the twin's."""
+    rng = np.random.default_rng(13)
+    m, n, r = 9, 7, 3
+    X = rng.random((m, n))
+    B = rng.random((n, r))
+    B[:, 1] = np.sqrt(tiny(dtype)) / 64  # G[1, 1] = n tiny / 4096 < tiny, 1 / G[1, 1] = inf
+    A = (rng.random((m, r)) + 0.1).astype(dtype)
+    P = (X @ B).astype(dtype)
+    G = (B.T @ B).astype(dtype)
+    assert 0 < G[1, 1] < 1 / np.finfo(dtype).max  # below tiny, and 1 / G[1, 1] overflows
+    zeros = np.zeros(m, dtype=dtype)
+    original = A.copy()
+    HALS_KERNELS[kernel](A, P, G, zeros, zeros, dtype.type(tiny(dtype)), uniform_row_chunks(m, r * r), 3, 0.01)
+    assert np.isfinite(A).all() and (A[:, 1] == 0).all()
+    assert_close(A, naive.hals_rows(original, P, G, zeros, zeros, tiny(dtype), 3, 0.01), dtype)
+
+
 @pytest.mark.parametrize("kernel", ["rows", "lanes32"])
 def test_hals_kernels_over_many_sweeps(kernel, dtype, n_threads):
     """Fifty sweeps of every row (delta = 0) at r = 40: the kernels keep

@@ -373,6 +373,34 @@ def test_tiny_and_huge_values_stay_finite(beta):
         assert np.isfinite(result.loss_history).all()
 
 
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+@pytest.mark.parametrize(
+    "dtype, scale", [(np.float64, 1e80), (np.float64, 1e-155), (np.float32, 1e15), (np.float32, 1e-20)]
+)
+def test_default_start_fits_data_of_any_scale(dtype, scale, solver):
+    """Data far from 1 but well inside its dtype's range, from the default
+    start (NNDSVDa): as good a fit as at scale 1. With scikit-learn's absolute
+    fill and threshold, W H started about scale^2 (1e160: its squares
+    overflow float64) or every entry below the threshold; then the fit
+    overflowed, or HALS divided by a subnormal G[k, k] (NaN)."""
+    V = np.random.default_rng(0).random((12, 9))
+    unit = nmf(V, 2, solver=solver, random_state=0, max_iter=100, tol=0, n_threads=1)
+    result = nmf((V * scale).astype(dtype), 2, solver=solver, random_state=0, max_iter=100, tol=0, n_threads=1)
+    assert np.isfinite(result.W).all() and np.isfinite(result.H).all()
+    error = np.linalg.norm(V - (result.W.astype(np.float64) / np.sqrt(scale)) @ (result.H / np.sqrt(scale)))
+    assert error <= 1.01 * np.linalg.norm(V - unit.W @ unit.H)
+
+
+@pytest.mark.parametrize("mask", [None, "observed"])
+def test_all_zero_sparse_V_beyond_the_gram_svd(mask):
+    """An all-zero sparse V large enough for ARPACK (which cannot start on
+    it): zero factors, as for dense V, also with stored zeros observed."""
+    zeros = sp.csr_array((np.zeros(5), (np.arange(5), np.arange(5))), shape=(30, 20))
+    result = nmf(zeros, 2, mask=mask, random_state=0, max_iter=20, **ONE_THREAD)
+    assert_array_equal(result.W @ result.H, 0.0)
+    assert result.loss == 0.0
+
+
 def test_float32_underflow_does_not_give_nan():
     """scikit-learn's underflow regression, in float32: tiny values must not
     turn into NaN or subnormal-slow garbage."""

@@ -35,9 +35,11 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
     and 50 1.12-1.52x faster, their loss after 15 iterations within 1e-4
     (float32) and 1e-10 (float64) of what a fresh A[i] G per sweep gave
     (docs/kernel_log.md, "HALS rows: A[i] G once per row"). The division
-    is a multiplication by the reciprocal, computed once per row. A zero
-    denominator (column k of B is zero and there is no L2 penalty) leaves
-    A[i, k] at zero. Entries below ``tiny`` are flushed to zero (the epsilon
+    is a multiplication by the reciprocal, computed once per row. A
+    denominator below ``tiny`` (column k of B is zero, or so small that its
+    squared norm is subnormal, and there is no L2 penalty) sets A[i, k] to
+    zero: its reciprocal would overflow to inf, and inf times a zero
+    numerator is NaN. Entries below ``tiny`` are flushed to zero (the epsilon
     policy).
     """
     r = A.shape[1]
@@ -45,11 +47,11 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
     one = A.dtype.type(1)
     for c in prange(bounds.shape[0] - 1):
         g = np.empty(r, dtype=A.dtype)  # A[i] @ G, kept current during a sweep
-        inverse = np.empty(r, dtype=A.dtype)  # 1 / (G[k, k] + l2[i]), 0 for a zero denominator
+        inverse = np.empty(r, dtype=A.dtype)  # 1 / (G[k, k] + l2[i]), 0 below tiny (1 / d would overflow)
         for i in range(bounds[c], bounds[c + 1]):
             for k in range(r):
                 d = G[k, k] + l2[i]
-                inverse[k] = one / d if d > zero else zero
+                inverse[k] = one / d if d >= tiny else zero
             for k in range(r):
                 g[k] = zero
             for l in range(r):
@@ -129,7 +131,7 @@ def _sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_square
             work[k, lane] = zero
     At = work[:r]  # the lanes' rows of A (one row per column)
     Pt = work[r : 2 * r]  # ... of P
-    inverse = work[2 * r : 3 * r]  # 1 / (G[k, k] + l2), 0 for a zero denominator
+    inverse = work[2 * r : 3 * r]  # 1 / (G[k, k] + l2), 0 below tiny (1 / d would overflow)
     g = work[3 * r : 4 * r]  # At^T G, kept current during a sweep
     l1_lane = work[4 * r]
     step = work[4 * r + 1]
@@ -144,7 +146,7 @@ def _sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_square
         loaded = False
         for lane in range(lanes):  # empty lanes take the chunk's next rows
             if swept[lane] < 0 and following < end:
-                _load_lane(A, P, G, l1, l2, following, lane, work)
+                _load_lane(A, P, G, l1, l2, tiny, following, lane, work)
                 row[lane], swept[lane] = following, 0
                 following += 1
                 loaded = True
@@ -193,15 +195,15 @@ def _sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_square
 
 
 @serial_kernel
-def _load_lane(A, P, G, l1, l2, i, lane, work):
-    """Row i of A and P, its reciprocal denominators and its l1 into lane
-    ``lane`` of _sweep_lanes' buffer."""
+def _load_lane(A, P, G, l1, l2, tiny, i, lane, work):
+    """Row i of A and P, its reciprocal denominators (0 below ``tiny``, as in
+    :func:`hals_rows`) and its l1 into lane ``lane`` of _sweep_lanes' buffer."""
     r = A.shape[1]
-    zero = A.dtype.type(0)
+    zero = tiny - tiny
     one = A.dtype.type(1)
     for k in range(r):
         work[k, lane] = A[i, k]
         work[r + k, lane] = P[i, k]
         d = G[k, k] + l2[i]
-        work[2 * r + k, lane] = one / d if d > zero else zero
+        work[2 * r + k, lane] = one / d if d >= tiny else zero
     work[4 * r, lane] = l1[i]

@@ -18,7 +18,7 @@ Between the driver and the blocks only n x k and k x k matrices move (k = r
 
 import numpy as np
 
-from .._init import NNDSVD_ZERO
+from .._init import NNDSVD_ZERO, nndsvd_scale
 from . import _blocks as B
 from ._executor import submit_each, tree_sum
 
@@ -52,7 +52,9 @@ def nndsvd_init(executor, blocks, layouts, shape, r, name, rng, mean, dtype):
     squared = executor.gather(tree_sum(executor, parts, B.add_arrays, "nndsvd-sum"), when)
     del norms, parts
     Ht, coefficients, signs = _nndsvd_factors(S, Vt, np.sqrt(squared), r)
-    Ht[Ht < NNDSVD_ZERO] = 0
+    scale = nndsvd_scale(mean)  # threshold and fill for V's scale, as fastnmf.nmf
+    zero_threshold, mean = NNDSVD_ZERO * scale, mean / scale
+    Ht[Ht < zero_threshold] = 0
     fill = NNDSVD_FILL[name]
     if fill == "mean":
         Ht[Ht == 0] = mean
@@ -61,7 +63,7 @@ def nndsvd_init(executor, blocks, layouts, shape, r, name, rng, mean, dtype):
     starts = [b.row_start for b in blocks]
     W = submit_each(
         executor, "nndsvd-W", B.nndsvd_block, blocks, where, U, starts,
-        args=(coefficients, signs, fill, mean, seed, dtype, NNDSVD_ZERO),
+        args=(coefficients, signs, fill, mean, seed, dtype, zero_threshold),
     )  # fmt: skip
     return W, np.ascontiguousarray(Ht, dtype=dtype)
 
