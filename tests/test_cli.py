@@ -240,7 +240,15 @@ def test_factorize_options_and_labels(tmp_path, capsys):
         ),
         (
             ["factorize", "{dir}/m.csv", "-r", "2", "-o", "{dir}/o", "--variable", "X"],
-            "unexpected keyword argument 'variable'",
+            "--variable applies to .mat and .npz files only; got --variable 'X' for ",
+        ),
+        (
+            ["factorize", "{dir}/m.npy", "-r", "2", "-o", "{dir}/o", "--variable", "v"],
+            "--variable applies to .mat and .npz files only; got --variable 'v' for ",
+        ),
+        (
+            ["factorize", "{dir}/m.npy", "-r", "2", "-o", "{dir}/o", "--loss", "1e10"],
+            "m.npy: the objective became nan",
         ),
         (
             ["factorize", "{dir}/bad.csv", "-r", "2", "-o", "{dir}/o"],
@@ -259,6 +267,8 @@ def test_factorize_options_and_labels(tmp_path, capsys):
         "observed-dense",
         "nndsvd-rank",
         "variable-on-csv",
+        "variable-on-npy",
+        "loss-overflow",
         "bad-field",
         "topics-rank",
         "vocab-length",
@@ -270,12 +280,56 @@ def test_more_mistakes_in_process(tmp_path, capsys, arguments, message):
     write_csv(tmp_path / "m.csv", np.array([[1.0, 2.0], [3.0, 4.0]]))
     (tmp_path / "bad.csv").write_text("1,2\n3,4\n5,oops\n")
     write_mtx(tmp_path / "m.mtx", sp.csr_array(np.eye(2)))
+    np.save(tmp_path / "m.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
     (tmp_path / "vocab.txt").write_text("a\nb\nc\n")
     (tmp_path / "empty_folder").mkdir()
     status = main([argument.format(dir=tmp_path) for argument in arguments])
     assert status == 1
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith("fastnmf: error: ") and message in line
+
+
+def test_floating_point_error_in_a_fit_is_one_line(tmp_path, capsys, monkeypatch):
+    """Regression: a FloatingPointError raised by nmf printed a traceback."""
+    import fastnmf
+
+    def overflowing_nmf(*args, **kwargs):
+        raise FloatingPointError("the objective became inf after 3 iterations")
+
+    monkeypatch.setattr(fastnmf, "nmf", overflowing_nmf)
+    np.save(tmp_path / "m.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
+    status = main(["factorize", str(tmp_path / "m.npy"), "-r", "1", "-o", str(tmp_path / "o")])
+    assert status == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert line == f"fastnmf: error: {tmp_path / 'm.npy'}: the objective became inf after 3 iterations"
+
+
+@pytest.mark.parametrize("user", ["", " , "])
+def test_recommend_without_a_user_id_is_a_usage_error(tmp_path, capsys, user):
+    """Regression: --user "" exited 0 and printed nothing."""
+    write_ratings(tmp_path / "u.data", sp.csr_array(np.array([[5.0, 3, 0], [4, 0, 1], [0, 2, 5]])),
+                  user_ids=[1, 2, 3], item_ids=[1, 2, 3], layout="movielens-100k")  # fmt: skip
+    with pytest.raises(SystemExit) as exit:
+        main(["recommend", str(tmp_path / "u.data"), "-u", "1", "--user", user, "-r", "1"])
+    assert exit.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    line = one_error_line(captured.err)
+    assert line.startswith("fastnmf recommend: error: argument --user/-u: expected a user id of the ratings file")
+    assert f"got {user!r}" in line
+
+
+def test_run_recommend_without_a_user_id(tmp_path):
+    import argparse
+
+    from fastnmf.cli import CommandError, run_recommend
+
+    write_ratings(tmp_path / "u.data", sp.csr_array(np.array([[5.0, 3], [4, 1]])), user_ids=[1, 2], item_ids=[1, 2],
+                  layout="movielens-100k")  # fmt: skip
+    args = argparse.Namespace(ratings=str(tmp_path / "u.data"), layout="auto", threads=None, user=[" , "])
+    message = r"--user must name at least one user id of .*u\.data \(it has 2 users, ids 1 to 2\); got none"
+    with pytest.raises(CommandError, match=message):
+        run_recommend(args)
 
 
 def test_topics_matrix_without_vocabulary_numbers_the_terms(tmp_path, capsys):

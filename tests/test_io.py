@@ -243,6 +243,47 @@ def test_csv_whitespace_nan_and_single_column(tmp_path):
     assert data.matrix.shape == (2, 1) and list(data.column_labels) == ["value"]
 
 
+@pytest.mark.parametrize("name", ["b.csv", "b.tsv", "b.csv.gz"])
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_csv_boolean_round_trip(tmp_path, dense, name, layout):
+    """Regression: booleans were written True/False, which read_csv refused."""
+    mask = dense > 0.5
+    save(tmp_path / name, sp.csr_array(mask) if layout == "sparse" else mask)
+    data = load(tmp_path / name)
+    assert data.matrix.dtype == np.float64  # like any integer data read from text
+    np.testing.assert_array_equal(data.matrix, mask.astype(np.float64))
+    assert data.row_labels is None and data.column_labels is None
+
+
+@pytest.mark.parametrize("name", ["n.csv", "n.tsv", "n.csv.gz"])
+@pytest.mark.parametrize("rows", [None, ["10", "20", "30", "40"]], ids=["no-index", "numeric-index"])
+@pytest.mark.parametrize("columns", [None, ["1", "2", "3"], ["1.5", "nan", "x"]], ids=["none", "numbers", "mixed"])
+def test_csv_numeric_labels_round_trip(tmp_path, dense, name, rows, columns):
+    """Regression: numeric column labels were read back as a data row (and
+    numeric row labels as a data column); write_csv now quotes labels."""
+    save(tmp_path / name, dense, row_labels=rows, column_labels=columns)
+    data = load(tmp_path / name)
+    assert data.shape == dense.shape
+    np.testing.assert_array_equal(data.matrix, dense)
+    assert (data.row_labels is None) if rows is None else (data.row_labels.tolist() == rows)
+    assert (data.column_labels is None) if columns is None else (data.column_labels.tolist() == columns)
+
+
+def test_csv_header_of_numbers_from_other_writers(tmp_path):
+    write_text(tmp_path / "pandas.csv", ",0,1\n0,1,2\n1,3,4\n")  # pandas' to_csv with integer columns
+    data = read_csv(tmp_path / "pandas.csv")
+    assert data.column_labels.tolist() == ["0", "1"] and data.row_labels.tolist() == ["0", "1"]
+    np.testing.assert_array_equal(data.matrix, [[1, 2], [3, 4]])
+    write_text(tmp_path / "all_quoted.csv", '"1","2"\n"3","4"\n')  # every field quoted: no label to tell
+    data = read_csv(tmp_path / "all_quoted.csv")
+    assert data.row_labels is None and data.column_labels is None
+    np.testing.assert_array_equal(data.matrix, [[1, 2], [3, 4]])
+    write_text(tmp_path / "unquoted.csv", "1,2\n3,4\n")  # a header of bare numbers needs header=True
+    assert read_csv(tmp_path / "unquoted.csv").shape == (2, 2)
+    data = load(tmp_path / "unquoted.csv", header=True)
+    assert data.column_labels.tolist() == ["1", "2"] and data.shape == (1, 2)
+
+
 @pytest.mark.parametrize(
     "text, match",
     [

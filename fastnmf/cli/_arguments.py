@@ -52,6 +52,21 @@ def fraction(text):
     return value
 
 
+def split_user_ids(text):
+    """The user ids in one ``--user`` value: comma-separated, blanks around them ignored."""
+    return [user.strip() for user in text.split(",") if user.strip()]
+
+
+def user_ids_type(text):
+    """An argparse type: a ``--user`` value holding at least one user id (returned as given)."""
+    if not split_user_ids(text):
+        raise argparse.ArgumentTypeError(
+            "expected a user id of the ratings file (its first column), or several separated by commas, "
+            f"as in 42 or 1,2,3; got {text!r}"
+        )
+    return text
+
+
 def loss_type(text):
     """A loss name, a short alias (fro, kl, is) or a beta."""
     name = LOSS_ALIASES.get(text, text)

@@ -8,15 +8,31 @@ from ._errors import CommandError
 from ._progress import ProgressBar, on_terminal
 
 
-def load_matrix(path, args, **options):
-    """:func:`fastnmf.io.load` with the command's ``--format`` and ``--variable``."""
-    from ..io import load
+# The formats whose files hold several named arrays, of which --variable picks one.
+VARIABLE_FORMATS = ("mat", "npz")
 
-    if getattr(args, "variable", None):
+
+def load_matrix(path, args, **options):
+    """:func:`fastnmf.io.load` with the command's ``--format`` and ``--variable``.
+
+    Raises
+    ------
+    CommandError
+        If ``--variable`` is given for a format other than .mat or .npz.
+    """
+    from ..io import guess_format, load
+
+    format = getattr(args, "format", None) or guess_format(path)  # a name that does not tell: ValueError
+    if getattr(args, "variable", None) is not None:
+        if format not in VARIABLE_FORMATS:
+            raise CommandError(
+                f"--variable applies to .mat and .npz files only; got --variable {args.variable!r} for {path} "
+                f"(format {format}): leave --variable out."
+            )
         options["variable"] = args.variable
     try:
-        return load(path, format=getattr(args, "format", None), **options)
-    except TypeError as error:  # an option the format does not take, e.g. --variable on a CSV
+        return load(path, format=format, **options)
+    except TypeError as error:  # an option the format does not take
         raise CommandError(f"{path}: {error}") from None
 
 
@@ -50,7 +66,7 @@ def fit(matrix, rank, args, *, loss, mask=None, regularization_scale="shape", wh
             callback=bar if bar.enabled else None,  # a callback makes nmf evaluate the loss every iteration
             **options,
         )
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, FloatingPointError) as error:  # FloatingPointError: the loss overflowed
         raise CommandError(f"{what}: {error}" if what else str(error)) from None
     finally:
         bar.close()

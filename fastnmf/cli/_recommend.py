@@ -1,6 +1,6 @@
 """``fastnmf recommend``: the top-k unrated items of given users from a ratings file."""
 
-from ._arguments import add_fit_options, non_negative_float, positive_int
+from ._arguments import add_fit_options, non_negative_float, positive_int, split_user_ids, user_ids_type
 from ._errors import CommandError
 from ._fitting import check_threads, fit
 
@@ -38,11 +38,13 @@ def run_recommend(args):
     check_threads(args)
     data = read_ratings(args.ratings, layout=args.layout)
     ratings, user_ids, item_ids = data.matrix, data.row_labels, data.column_labels
-    wanted = [user.strip() for group in args.user for user in group.split(",") if user.strip()]
+    wanted = [user for group in args.user for user in split_user_ids(group)]
     index = {str(user): i for i, user in enumerate(user_ids)}
     missing = [user for user in wanted if user not in index]
+    known = f"{len(user_ids)} users, ids {user_ids[0]} to {user_ids[-1]}"
+    if not wanted:  # the parser refuses an empty --user; this is for callers of run_recommend
+        raise CommandError(f"--user must name at least one user id of {args.ratings} (it has {known}); got none.")
     if missing:
-        known = f"{len(user_ids)} users, ids {user_ids[0]} to {user_ids[-1]}"
         raise CommandError(f"{args.ratings}: no user {missing[0]!r} (it has {known}).")
     rows = np.array([index[user] for user in wanted], dtype=np.int64)
     m, n = ratings.shape
@@ -78,7 +80,9 @@ def add_recommend_command(commands):
         "and print each given user's top-k unrated items.",
     )
     recommend.add_argument("ratings", metavar="RATINGS", help="ratings file")
-    recommend.add_argument("--user", "-u", action="append", required=True, help="user id (repeat, or comma-separate)")
+    recommend.add_argument(
+        "--user", "-u", type=user_ids_type, action="append", required=True, help="user id (repeat, or comma-separate)"
+    )
     recommend.add_argument("-k", type=positive_int, default=10, help="items per user (default 10)")
     recommend.add_argument("-r", "--rank", type=positive_int, default=10, help="rank (default 10)")
     recommend.add_argument(

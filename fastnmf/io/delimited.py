@@ -77,13 +77,20 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
         line, else runs of whitespace.
     header : bool or "infer"
         Whether the first line holds column names. "infer": yes when one of
-        its fields (after the row names) is not a number.
+        its fields (after the row names) is a label: not a number, or a
+        number in double quotes in a file whose numbers are not quoted (as
+        :func:`write_csv` and R's ``write.csv`` write names), or when its
+        first field is empty (the corner above the row names that pandas
+        writes). Pass ``header=True`` for a file whose column names are
+        unquoted numbers, as in ``1,2,3``.
     index : bool or "infer"
         Whether the first column holds row names. "infer": yes when the first
-        field of the first data line is not a number, or when the header's
-        first field is empty (as pandas writes it).
+        field of the first data line is a label (as above), or when the
+        header's first field is empty (as pandas writes it).
     dtype : float64 or float32
-        The matrix's dtype. Missing values may be written ``nan``.
+        The matrix's dtype, whatever the file holds: integers, and booleans
+        written 0 and 1, come back as floats too. Missing values may be
+        written ``nan``.
 
     Returns
     -------
@@ -113,7 +120,7 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
     if delimiter is None:
         delimiter = _default_delimiter(path) or _sniff_delimiter(first[0][1])
     first_fields = _split(first[0][1], delimiter)
-    header, index = _layout(first_fields, first[1][1] if len(first) > 1 else None, delimiter, header, index)
+    header, index = _layout(first[0][1], first[1][1] if len(first) > 1 else None, delimiter, header, index)
     n_fields = len(first_fields)
     if index and n_fields < 2:
         raise FileFormatError(path, "has an index column but no data column.", line=first[0][0])
@@ -126,20 +133,61 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
     return LabeledMatrix(values, row_labels, column_labels, path)
 
 
-def _layout(first_fields, second_line, delimiter, header, index):
-    """Decide ``header`` and ``index`` where they are "infer"."""
-    data_fields = _split(second_line, delimiter) if second_line is not None else None
+def _quoted_fields(line, delimiter):
+    """Whether each field of ``line`` is written in double quotes, reading it
+    as the :mod:`csv` module's default dialect does (a doubled quote inside
+    quotes is a quote)."""
+    if delimiter is None:
+        return [False] * len(line.split())
+    quoted, state = [], "start"
+    for char in line:
+        if state == "start":
+            quoted.append(char == '"')
+            state = "quoted" if char == '"' else "start" if char == delimiter else "plain"
+        elif state == "quoted":
+            state = "closing" if char == '"' else "quoted"
+        elif char == delimiter:
+            state = "start"
+        elif state == "closing":
+            state = "quoted" if char == '"' else "plain"
+    if state == "start":
+        quoted.append(False)  # the empty field after a trailing delimiter
+    return quoted
+
+
+def _layout(first_line, second_line, delimiter, header, index):
+    """Decide ``header`` and ``index`` where they are "infer".
+
+    A field is a label when it is not a number, or when it is a number in
+    quotes while the file's numbers are not quoted (the last field of the
+    second line, always a number, tells): that is how :func:`write_csv`
+    writes labels such as ``"1"``, so that they read back as labels.
+    """
+    lines = [first_line] if second_line is None else [first_line, second_line]
+    fields = [_split(line, delimiter) for line in lines]
+    quoted = []
+    for line, line_fields in zip(lines, fields):
+        line_quoted = _quoted_fields(line, delimiter)
+        quoted.append(line_quoted if len(line_quoted) == len(line_fields) else [False] * len(line_fields))
+    numbers_quoted = bool(quoted[-1]) and quoted[-1][-1]
+
+    def is_label(field, field_quoted):
+        return not is_number(field) or (field_quoted and not numbers_quoted)
+
+    first_fields = fields[0]
+    first_labels = [is_label(field, field_quoted) for field, field_quoted in zip(first_fields, quoted[0])]
+    # pandas and R write an empty field above the row names.
+    corner = len(first_fields) >= 2 and first_fields[0].strip() == ""
     if index == INFER:
         if len(first_fields) < 2:
             index = False
-        elif header is True or (header == INFER and not all(is_number(f) for f in first_fields[1:])):
-            # A header: look at the first data line; an empty corner means row names.
-            index = first_fields[0].strip() == "" or (data_fields is not None and not is_number(data_fields[0]))
+        elif header is True or (header == INFER and (corner or any(first_labels[1:]))):
+            # A header: look at the first data line.
+            index = corner or (second_line is not None and is_label(fields[1][0], quoted[1][0]))
         else:
-            index = not is_number(first_fields[0])
+            index = first_labels[0]
     if header == INFER:
-        start = 1 if index else 0
-        header = not all(is_number(field) for field in first_fields[start:])
+        header = (index and corner) or any(first_labels[1:] if index else first_labels)
     return header, index
 
 
@@ -204,7 +252,13 @@ def write_csv(path, matrix, *, row_labels=None, column_labels=None, delimiter=No
     """Write a matrix as delimited text (gzip-compressed if ``path`` ends in .gz).
 
     Numbers are written exactly (shortest round-trip form), so
-    :func:`read_csv` gives back the same values.
+    :func:`read_csv` gives back the same values; booleans are written 0 and 1.
+    Labels are written in double quotes and numbers without (the CSV
+    "quote non-numeric" style, as R's ``write.csv``), so that :func:`read_csv`
+    tells a label such as ``"1"`` from data. pandas and
+    ``numpy.loadtxt(..., skiprows=1)`` read the file as well. (With
+    ``delimiter=" "`` labels are not quoted: read numeric column names back
+    with ``read_csv(..., header=True)``.)
 
     Parameters
     ----------
@@ -221,6 +275,8 @@ def write_csv(path, matrix, *, row_labels=None, column_labels=None, delimiter=No
     values = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
     if values.ndim != 2:
         raise ValueError(f"matrix must be 2-D; got shape {values.shape}.")
+    if values.dtype == np.bool_:
+        values = values.astype(np.uint8)  # 0 and 1, which read_csv parses; True and False it would not
     m, n = values.shape
     if row_labels is not None and len(row_labels) != m:
         raise ValueError(f"row_labels must have one label per row ({m}); got {len(row_labels)}.")
@@ -229,7 +285,9 @@ def write_csv(path, matrix, *, row_labels=None, column_labels=None, delimiter=No
     if delimiter is None:
         delimiter = _default_delimiter(path) or ","
     with open_text_for_writing(path) as file:
-        writer = csv.writer(file, delimiter=delimiter, lineterminator="\n")
+        # read_csv splits space-separated lines on runs of whitespace, where quotes would stay in the labels.
+        quoting = csv.QUOTE_MINIMAL if delimiter == " " else csv.QUOTE_NONNUMERIC
+        writer = csv.writer(file, delimiter=delimiter, lineterminator="\n", quoting=quoting)
         if column_labels is not None:
             writer.writerow(([""] if row_labels is not None else []) + [str(label) for label in column_labels])
         for i, row in enumerate(values.tolist()):
