@@ -14,6 +14,7 @@ from ._result import ConvergenceWarning, NMFResult
 from ._threads import numba_threads, threads_for
 from ._validation import (
     REGULARIZATION_SCALES,
+    as_dense_array,
     check_count,
     check_fit_options,
     check_init,
@@ -207,10 +208,10 @@ def nmf(
     else:
         scale_W, scale_H = np.full(m, n), np.full(n, m)
     penalties = (
-        (alpha_W * l1_ratio * scale_W).astype(problem.dtype),
-        (alpha_W * (1 - l1_ratio) * scale_W).astype(problem.dtype),
-        (alpha_H * l1_ratio * scale_H).astype(problem.dtype),
-        (alpha_H * (1 - l1_ratio) * scale_H).astype(problem.dtype),
+        _penalty(alpha_W, l1_ratio, scale_W, problem.dtype, "alpha_W"),
+        _penalty(alpha_W, 1 - l1_ratio, scale_W, problem.dtype, "alpha_W"),
+        _penalty(alpha_H, l1_ratio, scale_H, problem.dtype, "alpha_H"),
+        _penalty(alpha_H, 1 - l1_ratio, scale_H, problem.dtype, "alpha_H"),
     )
     steps = _steps(solver, problem, penalties, r)
     with numba_threads(threads_for(problem.nnz * r, n_threads)):
@@ -235,6 +236,31 @@ def nmf(
         data_loss=float(data_loss),
         beta=beta,
     )
+
+
+def _penalty(alpha, share, scale, dtype, name):
+    """The per-row L1 or L2 weights alpha * share * scale in the working
+    dtype, refused where they would overflow it (inf penalties make NaN)."""
+    weights = alpha * share * np.asarray(scale, dtype=np.float64)
+    if weights.size and weights.max() > np.finfo(dtype).max:
+        raise ValueError(
+            f"{name}={alpha!r} is too large for {np.dtype(dtype).name}: times its scale (up to {np.max(scale)}, "
+            f"see regularization_scale), the penalty exceeds {np.finfo(dtype).max:.3g}."
+        )
+    return weights.astype(dtype)
+
+
+def check_fixed_H(H, n):
+    """transform's H, checked: a dense, finite, non-negative (r, n) array."""
+    array = as_dense_array(H, "H")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"H must be an array of real numbers of shape (r, {n}); got {type(H).__name__} {H!r:.60}.")
+    H = array
+    if H.ndim != 2 or H.shape[1] != n or H.shape[0] < 1:
+        raise ValueError(f"H must have shape (r, {n}) to match V's {n} columns; got {H.shape}.")
+    if not np.isfinite(H).all() or H.min() < 0:
+        raise ValueError("H must be finite and non-negative.")
+    return H
 
 
 def transform(
@@ -284,21 +310,15 @@ def transform(
         )
     problem = build_problem(V, beta, mask)
     m, n = problem.shape
-    H = np.asarray(H)
-    if H.ndim != 2 or H.shape[1] != n or H.shape[0] < 1:
-        raise ValueError(f"H must have shape (r, {n}) to match V's {n} columns; got {H.shape}.")
-    if H.dtype.kind not in "biuf":
-        raise TypeError(f"H must hold real numbers; got dtype {H.dtype}.")
-    if not np.isfinite(H).all() or H.min() < 0:
-        raise ValueError("H must be finite and non-negative.")
+    H = check_fixed_H(H, n)
     r = H.shape[0]
     Ht = np.array(H.T, dtype=problem.dtype, order="C", copy=True)
     W = np.full((m, r), np.sqrt(problem.mean / r), dtype=problem.dtype)
     scale = problem.row_counts if regularization_scale == "observed" else np.full(m, n)
     zeros_H = np.zeros(n, dtype=problem.dtype)
     penalties = (
-        (alpha_W * l1_ratio * scale).astype(problem.dtype),
-        (alpha_W * (1 - l1_ratio) * scale).astype(problem.dtype),
+        _penalty(alpha_W, l1_ratio, scale, problem.dtype, "alpha_W"),
+        _penalty(alpha_W, 1 - l1_ratio, scale, problem.dtype, "alpha_W"),
         zeros_H,
         zeros_H,
     )

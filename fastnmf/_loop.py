@@ -68,8 +68,9 @@ class Progress:
     def record(self, iteration, loss, data_loss):
         if not np.isfinite(loss):
             raise FloatingPointError(
-                f"the objective became {loss} after {iteration} iterations: the data's scale overflows "
-                "the working dtype. Rescale V (e.g. V / V.max()) or use float64."
+                f"the objective became {loss} after {iteration} iterations: the factors over- or underflowed the "
+                "working dtype (from V's scale, the start's, alpha's, or an extreme beta). Rescale V (e.g. "
+                "V / V.max()), or use float64 if V is float32."
             )
         self.history.append(loss)
         self.iterations.append(iteration)

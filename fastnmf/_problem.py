@@ -43,6 +43,20 @@ class Problem:
         return len(X.data) if X is not None else self.shape[0] * self.shape[1]
 
 
+NOTHING_OBSERVED = "mask leaves nothing observed: it must have at least one positive weight."
+
+
+class NothingObserved(ValueError):
+    """The mask leaves no entry of V observed; ``shape`` and ``dtype`` are
+    V's (and its working dtype), for :func:`fastnmf.recommend.fold_in`,
+    whose answer is then all zeros."""
+
+    def __init__(self, message, shape, dtype):
+        super().__init__(message)
+        self.shape = shape
+        self.dtype = dtype
+
+
 def build_problem(V, beta, mask=None):
     if isinstance(mask, str):
         if mask != "observed":
@@ -58,7 +72,8 @@ def build_problem(V, beta, mask=None):
         X, is_sparse = check_matrix(V)
         _check_beta_zeros(X, is_sparse, beta)
         if is_sparse:
-            terms = SparseTerms(CSRMatrix.from_scipy(X), beta) if beta > 0 else ObservedTerms(CSRMatrix.from_scipy(X), beta)
+            csr = CSRMatrix.from_scipy(X)
+            terms = SparseTerms(csr, beta) if beta > 0 else ObservedTerms(csr, beta)
             mean = float(X.data.sum(dtype=np.float64)) / (X.shape[0] * X.shape[1])
         else:
             terms = DenseTerms(X, beta)
@@ -84,7 +99,9 @@ def _observed_problem(X, beta, name):
     weights = X.weights if X.weights.shape[0] else None
     observed = X.data if weights is None else X.data[weights > 0]
     if observed.size == 0:
-        raise ValueError(f"mask leaves nothing observed: {name} needs at least one observed entry.")
+        raise NothingObserved(
+            f"mask leaves nothing observed: {name} needs at least one observed entry.", X.shape, X.data.dtype
+        )
     if beta <= 0 and (observed == 0).any():
         raise ValueError(
             f"loss with beta={beta} <= 0 is undefined where V is zero, and an observed entry of V is zero."
@@ -115,7 +132,7 @@ def _masked_problem(V, beta, mask):
     if not is_sparse and not is_sparse_mask:
         observed = M > 0
         if not observed.any():
-            raise ValueError("mask leaves nothing observed: it must have at least one positive weight.")
+            raise NothingObserved(NOTHING_OBSERVED, shape, dtype)
         values = X[observed]
         if np.isnan(values).any():
             raise ValueError("V holds NaN where mask is non-zero: mask out every NaN (e.g. mask=~np.isnan(V)).")
@@ -164,7 +181,7 @@ def _check_mask(mask, shape, dtype):
         M.indices = M.indices.astype(index_dtype, copy=False)
         M.indptr = M.indptr.astype(index_dtype, copy=False)
         if M.nnz == 0:
-            raise ValueError("mask leaves nothing observed: it must have at least one positive weight.")
+            raise NothingObserved(NOTHING_OBSERVED, shape, dtype)
         return M
     M = np.asarray(mask)
     if M.dtype.kind not in "biuf":

@@ -189,10 +189,19 @@ def check_init(init, r, shape, dtype):
     return W0, np.ascontiguousarray(H0.T)
 
 
+def as_dense_array(value, name):
+    """``np.asarray(value)``, with a TypeError naming ``name`` for a sparse
+    matrix or for what NumPy cannot convert (a ragged list, say)."""
+    if sp.issparse(value):
+        raise TypeError(f"{name} must be a dense NumPy array; got a sparse matrix. Pass {name}.toarray().")
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a dense NumPy array; could not convert it: {error}") from None
+
+
 def _check_factor(F, name, shape, dtype):
-    if sp.issparse(F):
-        raise TypeError(f"{name} must be a dense NumPy array; got a sparse matrix.")
-    F = np.asarray(F)
+    F = as_dense_array(F, name)
     if F.shape != shape:
         raise ValueError(f"{name} must have shape {shape} (from V's shape and r); got {F.shape}.")
     if F.dtype != dtype:

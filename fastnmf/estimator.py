@@ -27,6 +27,7 @@ from ._api import nmf, transform
 from ._init import INIT_NAMES
 from ._losses import beta_from_loss
 from ._result import ConvergenceWarning
+from ._validation import as_dense_array
 
 INIT_OPTIONS = (None, *INIT_NAMES, "custom")
 
@@ -289,7 +290,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_components = self.n_components
         if n_components is None or (isinstance(n_components, str) and n_components == "auto"):
             if n_components == "auto" and self.init == "custom" and H is not None:
-                return int(np.shape(H)[0])
+                shape = np.shape(as_dense_array(H, "H"))
+                if len(shape) != 2:
+                    raise ValueError(
+                        f"H must be a 2-D array (n_components, n_features) for init='custom'; got {H!r:.60}."
+                    )
+                return int(shape[0])
             return self.n_features_in_
         if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral) or n_components < 1:
             raise ValueError(f'n_components must be a positive integer, "auto" or None; got {n_components!r}.')
@@ -325,7 +331,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return self.init
         if W is None or H is None:
             raise ValueError("init='custom' needs both W and H passed to fit (fit(X, W=W0, H=H0)).")
-        W, H = np.asarray(W), np.asarray(H)
+        W, H = as_dense_array(W, "W"), as_dense_array(H, "H")
         n_samples, n_features = X.shape
         for name, factor, shape in (("W", W, (n_samples, n_components)), ("H", H, (n_components, n_features))):
             if factor.shape != shape:

@@ -36,12 +36,13 @@ Examples
 import numpy as np
 import scipy.sparse as sp
 
-from ._api import transform
+from ._api import check_fixed_H, transform
 from ._jit import read_only
 from ._kernels.recommend import predict_pairs, top_k_rows
+from ._problem import NothingObserved
 from ._ratings_file import LAYOUTS, Ratings, load_ratings
 from ._threads import numba_threads
-from ._validation import check_count, check_n_threads, check_random_state
+from ._validation import as_dense_array, check_count, check_n_threads, check_random_state
 
 __all__ = [
     "LAYOUTS",
@@ -70,9 +71,7 @@ def _check_factors(W, H):
     H transposed (n, r) for row access."""
     arrays = []
     for name, F in (("W", W), ("H", H)):
-        if sp.issparse(F):
-            raise TypeError(f"{name} must be a dense NumPy array; got a sparse matrix.")
-        F = np.asarray(F)
+        F = as_dense_array(F, name)
         if F.ndim != 2 or F.shape[0] < 1 or F.shape[1] < 1:
             raise ValueError(f"{name} must be a non-empty 2-D array; got shape {F.shape}.")
         if F.dtype.kind not in "biuf":
@@ -97,17 +96,18 @@ def _check_indices(indices, name, size, axis_name):
         raise ValueError(f"{name} must be a 1-D array of {axis_name} indices; got shape {indices.shape}.")
     if indices.size and indices.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer {axis_name} indices; got dtype {indices.dtype}.")
-    indices = indices.astype(np.int64, copy=False)
-    if indices.size and (indices.min() < 0 or indices.max() >= size):
+    if indices.size and (indices.min() < 0 or indices.max() >= size):  # before int64, which wraps uint64 above 2^63
         bad = indices[(indices < 0) | (indices >= size)][0]
         raise ValueError(f"{name} must hold {axis_name} indices in [0, {size}); got {bad}.")
-    return np.ascontiguousarray(indices)
+    return np.ascontiguousarray(indices, dtype=np.int64)
 
 
 def _check_clip(clip):
     if clip is None:
         return None
     try:
+        if isinstance(clip, (str, bytes)):  # "15" would unpack as (1, 5)
+            raise TypeError
         low, high = (float(value) for value in clip)
     except (TypeError, ValueError):
         raise TypeError(f"clip must be None or a (low, high) pair of numbers; got {clip!r}.") from None
@@ -154,8 +154,10 @@ def predict(W, H, rows, cols, *, clip=None, n_threads=None):
     return out
 
 
-def _check_ratings(ratings, name, shape=None):
-    """A sparse ratings matrix as canonical CSR (a copy; stored zeros kept)."""
+def _check_ratings(ratings, name, shape=None, pattern_only=False):
+    """A sparse ratings matrix as canonical CSR (a copy; stored zeros kept).
+    With ``pattern_only`` (``top_k``'s ``exclude``) its values may be
+    anything, NaN included: only where entries are stored matters."""
     if not sp.issparse(ratings):
         raise TypeError(
             f"{name} must be a SciPy sparse matrix whose stored entries are the ratings; "
@@ -170,7 +172,7 @@ def _check_ratings(ratings, name, shape=None):
     X = sp.csr_array(ratings, copy=True)
     X.sum_duplicates()
     X.sort_indices()
-    if X.nnz and not np.isfinite(X.data).all():
+    if X.nnz and not pattern_only and not np.isfinite(X.data).all():
         raise ValueError(f"{name} must hold finite ratings; it stores NaN or infinite values.")
     return X
 
@@ -230,7 +232,7 @@ def top_k(W, H, k, *, exclude=None, users=None, block_size=None, n_threads=None)
         exclude_indptr = np.zeros(1, dtype=np.int64)
         exclude_indices = np.zeros(0, dtype=np.int64)
     else:
-        X = _check_ratings(exclude, "exclude", shape=(m, n))
+        X = _check_ratings(exclude, "exclude", shape=(m, n), pattern_only=True)
         exclude_indptr = X.indptr.astype(np.int64, copy=False)
         exclude_indices = X.indices.astype(np.int64, copy=False)
     if block_size is None:
@@ -298,19 +300,22 @@ def fold_in(
         The new users' factors; a user with no rating gets zeros.
     """
     if sp.issparse(ratings):
+        V, mask = ratings, "observed"
+    else:
+        V = np.asarray(ratings)
+        if V.dtype.kind != "f":
+            raise TypeError(
+                f"ratings must be a sparse matrix, or a float array with NaN where not rated; got dtype {V.dtype}."
+            )
+        mask = ~np.isnan(V)
+    try:
         return transform(
-            ratings, H, loss=loss, mask="observed", max_iter=max_iter, tol=tol, alpha_W=alpha_W,
+            V, H, loss=loss, mask=mask, max_iter=max_iter, tol=tol, alpha_W=alpha_W,
             l1_ratio=l1_ratio, regularization_scale=regularization_scale, n_threads=n_threads,
         )  # fmt: skip
-    V = np.asarray(ratings)
-    if V.dtype.kind != "f":
-        raise TypeError(
-            f"ratings must be a sparse matrix, or a float array with NaN where not rated; got dtype {V.dtype}."
-        )
-    return transform(
-        V, H, loss=loss, mask=~np.isnan(V), max_iter=max_iter, tol=tol, alpha_W=alpha_W,
-        l1_ratio=l1_ratio, regularization_scale=regularization_scale, n_threads=n_threads,
-    )  # fmt: skip
+    except NothingObserved as nothing:  # nobody in the batch has rated anything (transform has nothing to fit)
+        m, n = nothing.shape
+        return np.zeros((m, check_fixed_H(H, n).shape[0]), dtype=nothing.dtype)
 
 
 def _errors(W, H, test, clip, n_threads):

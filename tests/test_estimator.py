@@ -164,6 +164,10 @@ def test_custom_init():
         NMF(n_components=2, init="custom").fit(X, W=W0.astype(np.float32), H=H0)
     with pytest.warns(RuntimeWarning, match="W and H passed to fit are ignored"):
         NMF(n_components=2, max_iter=500).fit(X, W=W0, H=H0)
+    with pytest.raises(ValueError, match=r"H must be a 2-D array \(n_components, n_features\) .*; got 3\.0"):
+        NMF(n_components="auto", init="custom").fit(X, W=W0, H=3.0)
+    with pytest.raises(TypeError, match="H must be a dense NumPy array; could not convert it"):
+        NMF(n_components=2, init="custom").fit(X, W=W0, H=[[0.5] * 12, [0.5]])
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,22 @@ def test_amu_objective_never_increases(layout, dtype):
     assert history[-1] < history[0]
 
 
+@pytest.mark.parametrize(
+    "H, error, match",
+    [
+        (sp.csr_array(np.ones((2, 4))), TypeError, r"H must be a dense NumPy array; got a sparse matrix"),
+        (None, TypeError, r"H must be an array of real numbers of shape \(r, 4\); got NoneType None"),
+        ("abc", TypeError, r"H must be an array of real numbers of shape \(r, 4\); got str 'abc'"),
+        ([[1.0, 2.0], [3.0]], TypeError, r"H must be a dense NumPy array; could not convert it"),
+        (np.ones((2, 3)), ValueError, r"H must have shape \(r, 4\) to match V's 4 columns; got \(2, 3\)"),
+    ],
+    ids=["sparse", "None", "string", "ragged", "shape"],
+)
+def test_transform_bad_H(H, error, match):
+    with pytest.raises(error, match=match):
+        fastnmf.transform(np.ones((3, 4)), H)
+
+
 @pytest.mark.parametrize("layout", ["dense", "csr"])
 def test_amu_transform_is_mu_with_more_updates(layout):
     """With H fixed, A-MU's updates of W are MU's updates, several per

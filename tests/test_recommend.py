@@ -115,6 +115,14 @@ def test_predict_bad_factors_and_clip():
         predict(W, H, [0], [0], clip=(5, 1))
     with pytest.raises(TypeError, match="clip must be None or a"):
         predict(W, H, [0], [0], clip=5)
+    with pytest.raises(TypeError, match="clip must be None or a .*; got '15'"):
+        predict(W, H, [0], [0], clip="15")  # not (1, 5)
+
+
+def test_predict_names_an_unsigned_index_as_given():
+    W, H = random_factors(5, 4, 2)
+    with pytest.raises(ValueError, match=r"rows must hold row indices in \[0, 5\); got 9223372036854775808"):
+        predict(W, H, np.array([2**63], dtype=np.uint64), [0])
 
 
 # --------------------------------------------------------------------------
@@ -172,6 +180,15 @@ def test_top_k_excludes_stored_zeros_too():
     assert items[0, 0] != exclude.indices[0]
 
 
+def test_top_k_excludes_stored_entries_whatever_their_value():
+    """Only the pattern of ``exclude`` matters: NaN and inf are stored entries too."""
+    W, H = random_factors(2, 4, 2, seed=3)
+    exclude = sp.csr_array((np.array([np.nan, np.inf]), np.array([1, 2]), np.array([0, 2, 2])), shape=(2, 4))
+    items, _ = top_k(W, H, 4, exclude=exclude)
+    assert set(items[0]) == {0, 3, -1}
+    assert set(items[1]) == {0, 1, 2, 3}
+
+
 def test_top_k_does_not_modify_exclude():
     W, H = random_factors(4, 5, 2)
     exclude = sp.csr_array((np.ones(3), np.array([3, 1, 3]), np.array([0, 3, 3, 3, 3])), shape=(4, 5))
@@ -217,6 +234,19 @@ def test_fold_in_is_the_masked_w_update_with_h_fixed(scale):
     # The same users as a dense array with NaN where not rated.
     assert_allclose(fold_in(np.where(M, dense, np.nan), H, max_iter=5, tol=0, alpha_W=0.1,
                             regularization_scale=scale), W, rtol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fold_in_users_without_any_rating_get_zeros(dtype):
+    """A batch in which nobody has rated anything: zeros, as for one such
+    user among others (transform has no entry to fit, and says so for nmf)."""
+    _, H = random_factors(1, 5, 2)
+    for ratings in (sp.csr_array((3, 5), dtype=dtype), np.full((3, 5), np.nan, dtype=dtype)):
+        W = fold_in(ratings, H)
+        assert W.dtype == dtype
+        assert_array_equal(W, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"H must have shape \(r, 4\)"):
+        fold_in(sp.csr_array((3, 4)), H)
 
 
 def test_fold_in_bad_input():

@@ -206,13 +206,14 @@ W0, H0 = np.ones((5, 2)), np.ones((2, 4))
         ((W0, H0.astype(complex)), TypeError, r"H0 must have V's working dtype float64; got complex128"),
         ((np.full((5, 2), "a"), H0), TypeError, r"W0 must have V's working dtype float64; got <U1"),
         ((sp.csr_array(W0), H0), TypeError, r"W0 must be a dense NumPy array; got a sparse matrix"),
+        (([[1.0, 2.0], [3.0]], H0), TypeError, r"W0 must be a dense NumPy array; could not convert it"),
         ((-W0, H0), ValueError, r"W0 must be non-negative; its smallest entry is .*-1\.0"),
         ((W0, with_value(H0, -1e-300, (0, 0))), ValueError, r"H0 must be non-negative; its smallest entry is"),
         ((W0, with_value(H0, np.nan, (0, 0))), ValueError, r"H0 must be finite; it holds NaN or infinite values"),
         ((with_value(W0, np.inf, (0, 0)), H0), ValueError, r"W0 must be finite; it holds NaN or infinite values"),
     ],
     ids=["W0-shape", "H0-shape", "W0-transposed", "H0-1-D", "W0-None", "W0-float32", "H0-int", "H0-complex",
-         "W0-strings", "W0-sparse", "W0-negative", "H0-negative-tiny", "H0-nan", "W0-inf"],
+         "W0-strings", "W0-sparse", "W0-ragged", "W0-negative", "H0-negative-tiny", "H0-nan", "W0-inf"],
 )  # fmt: skip
 def test_bad_initial_factors(init, error, match):
     check(error, match, init=init)
@@ -326,6 +327,17 @@ def test_accepted_random_states(random_state):
 )
 def test_bad_alpha(name, value, error, match):
     check(error, match.format(name), **{name: value})
+
+
+@pytest.mark.parametrize("name, l1_ratio", [("alpha_W", 0.0), ("alpha_H", 1.0)])
+def test_alpha_beyond_float32_is_refused(name, l1_ratio):
+    """Times its scale (the number of columns for W), the penalty would be
+    inf in float32, and the fit NaN; in float64 the same alpha is accepted."""
+    V = good_V().astype(np.float32)
+    check(ValueError, rf"{name}=1e\+38 is too large for float32: times its scale \(up to [45]", V,
+          **{name: 1e38, "l1_ratio": l1_ratio})  # fmt: skip
+    result = nmf(V.astype(np.float64), 2, max_iter=2, tol=0, l1_ratio=l1_ratio, **{name: 1e38}, **ONE_THREAD)
+    assert np.isfinite(result.W).all() and np.isfinite(result.H).all()
 
 
 @pytest.mark.parametrize(
