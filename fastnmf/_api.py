@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from ._epsilon import EPS
 from ._hals import HALSSteps
 from ._init import default_init, initialize
 from ._loop import run
@@ -194,6 +195,7 @@ def nmf(
     n_threads = check_n_threads(n_threads)
 
     problem = build_problem(V, beta, mask)
+    _warn_if_below_eps(problem, beta)
     solver = choose_solver(solver, beta, mask is not None)
     init = check_init(init, r, problem.shape, problem.dtype)
     if isinstance(init, tuple):
@@ -236,6 +238,21 @@ def nmf(
         data_loss=float(data_loss),
         beta=beta,
     )
+
+
+def _warn_if_below_eps(problem, beta):
+    """Warn where every observed entry of V is below EPS and beta < 2: W H
+    is clamped at EPS in the updates (fastnmf._epsilon, rule 1), so the fit
+    cannot come near V and stops at once, looking converged."""
+    if beta < 2:
+        largest = float(problem.init_data.max())
+        if 0 < largest < EPS:
+            warnings.warn(
+                f"V's largest entry {largest:.3g} is below {EPS:.3g}, the floor at which W H is clamped for "
+                f"beta = {beta:g} < 2 (as in scikit-learn): the fit cannot follow V. Rescale V, e.g. V / V.max().",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def _penalty(alpha, share, scale, dtype, name):
@@ -309,6 +326,7 @@ def transform(
             f"regularization_scale must be one of {list(REGULARIZATION_SCALES)}; got {regularization_scale!r}."
         )
     problem = build_problem(V, beta, mask)
+    _warn_if_below_eps(problem, beta)
     m, n = problem.shape
     H = check_fixed_H(H, n)
     r = H.shape[0]

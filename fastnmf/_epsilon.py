@@ -9,7 +9,10 @@ negative powers. Everywhere in fastnmf, and only in the ways listed here:
    power below one) and where it enters the objective at an entry with
    V_ij > 0. Where V_ij = 0 the objective uses the product as it is
    (d(0 | y) = y^beta / beta is finite at y = 0), so an exact fit has
-   objective exactly 0. Losses with beta >= 2 never clamp.
+   objective exactly 0. Losses with beta >= 2 never clamp. A V whose entries
+   are all below EPS cannot be fitted under this clamp (the fit stops at once
+   near W H = 0): :func:`fastnmf.nmf` and :func:`fastnmf.transform` warn
+   and ask for V rescaled.
 2. A denominator of an update that is exactly zero is replaced by :data:`EPS`.
    Its numerator is then zero too (the factor row it multiplies is zero), so
    the entry stays where it is instead of becoming NaN.

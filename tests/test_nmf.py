@@ -383,7 +383,9 @@ def test_tiny_and_huge_values_stay_finite(beta):
     without NaN, Inf or negative entries (float64)."""
     base = data(beta, "dense", m=8, n=6) + (0.1 if beta > 0 else 0.0)
     for scale in (1e-30, 1e30):
-        result = nmf(base * scale, 2, loss=beta, random_state=0, max_iter=40, tol=0, **ONE_THREAD)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "V's largest entry", UserWarning)  # 1e-30 and beta < 2: below EPS
+            result = nmf(base * scale, 2, loss=beta, random_state=0, max_iter=40, tol=0, **ONE_THREAD)
         assert np.isfinite(result.W).all() and np.isfinite(result.H).all()
         assert (result.W >= 0).all() and (result.H >= 0).all()
         assert np.isfinite(result.loss_history).all()
@@ -407,6 +409,24 @@ def test_default_start_fits_data_of_any_scale(dtype, scale, solver):
     assert error <= 1.01 * np.linalg.norm(V - unit.W @ unit.H)
 
 
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_data_below_eps_warns_for_beta_below_two(layout):
+    """Every entry below EPS, where W H is clamped for beta < 2: the fit
+    stops at once near W H = 0, looking converged, so nmf and transform say
+    why. Not for Frobenius (no clamp) nor for data above EPS."""
+    V = np.random.default_rng(0).random((30, 20)) + 0.1
+    small = sp.csr_array(V * 1e-8) if layout == "csr" else V * 1e-8
+    with pytest.warns(UserWarning, match=r"V's largest entry 1\.1e-08 is below 1\.19e-07, .* beta = 1 < 2"):
+        result = nmf(small, 3, loss="kullback-leibler", random_state=0, **ONE_THREAD)
+    assert np.linalg.norm(result.W @ result.H) < 1e-3 * np.linalg.norm(V * 1e-8)  # what the warning is about
+    with pytest.warns(UserWarning, match="below 1.19e-07"):
+        fastnmf.transform(small, result.H, loss=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nmf(small, 3, loss="frobenius", random_state=0, max_iter=300, n_threads=1)
+        nmf(V * 1e-6, 3, loss="kullback-leibler", random_state=0, max_iter=400, **ONE_THREAD)
+
+
 @pytest.mark.parametrize("mask", [None, "observed"])
 def test_all_zero_sparse_V_beyond_the_gram_svd(mask):
     """An all-zero sparse V large enough for ARPACK (which cannot start on
@@ -423,7 +443,9 @@ def test_float32_underflow_does_not_give_nan():
     rng = np.random.default_rng(0)
     V = (rng.random((10, 8)) * 1e-30).astype(np.float32)
     for loss in ("frobenius", "kullback-leibler", 0.5):
-        result = nmf(V, 3, loss=loss, init="random", random_state=0, max_iter=30, tol=0, **ONE_THREAD)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "V's largest entry", UserWarning)  # below EPS for beta < 2
+            result = nmf(V, 3, loss=loss, init="random", random_state=0, max_iter=30, tol=0, **ONE_THREAD)
         assert np.isfinite(result.W).all() and np.isfinite(result.H).all()
 
 
