@@ -533,6 +533,22 @@ def test_save_then_load(tmp_path, counts, name):
     assert "4x4" in repr(data)
 
 
+@pytest.mark.parametrize(
+    "name, matrix, error, match",
+    [
+        ("v.npy", np.arange(3.0), ValueError, r"matrix must be 2-D \(m x n\), as load reads it back; got shape \(3,\)"),
+        ("v.mat", np.ones((2, 2, 2)), ValueError, r"matrix must be 2-D .*; got shape \(2, 2, 2\)"),
+        ("v.npz", np.array([["a", "b"]]), TypeError, r"matrix must hold real numbers, as load reads them back"),
+        ("v.csv", [[1.0, 2.0], [3.0]], TypeError, r"matrix must be an array or a sparse matrix; could not convert"),
+    ],
+    ids=["1-D", "3-D", "strings", "ragged"],
+)
+def test_save_refuses_what_load_would_not_read(tmp_path, name, matrix, error, match):
+    with pytest.raises(error, match=match):
+        save(tmp_path / name, matrix)
+    assert not (tmp_path / name).exists()
+
+
 def test_load_with_format_and_options(tmp_path, dense):
     write_csv(tmp_path / "data.dat", dense, column_labels=["a", "b", "c"])
     with pytest.raises(ValueError, match="cannot tell the format"):

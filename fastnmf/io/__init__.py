@@ -31,6 +31,9 @@ Examples
 import os
 import re
 
+import numpy as np
+import scipy.sparse as sp
+
 from ._common import FileFormatError, LabeledMatrix, strip_compression_suffix
 from .delimited import read_csv, write_csv
 from .matlab import read_mat, write_mat
@@ -142,7 +145,22 @@ def save(path, matrix, format=None, **options):
         ``vocab=`` for UCI, ``variable=`` for .mat and .npz.
     """
     format = guess_format(path) if format is None else _check_format(format)
+    _check_savable(matrix)
     WRITERS[format](path, matrix, **options)
+
+
+def _check_savable(matrix):
+    """What :func:`load` reads back: a 2-D matrix of real numbers (booleans
+    included), dense or sparse."""
+    if not sp.issparse(matrix):
+        try:
+            matrix = np.asarray(matrix)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"matrix must be an array or a sparse matrix; could not convert it: {error}") from None
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (m x n), as load reads it back; got shape {matrix.shape}.")
+    if matrix.dtype.kind not in "biuf":
+        raise TypeError(f"matrix must hold real numbers, as load reads them back; got dtype {matrix.dtype}.")
 
 
 __all__ = [
