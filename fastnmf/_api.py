@@ -22,6 +22,7 @@ from ._validation import (
     check_l1_ratio,
     check_n_threads,
     check_nonnegative_real,
+    penalty_weights,
 )
 
 SOLVERS = ("auto", "mu", "hals", "amu")
@@ -210,10 +211,10 @@ def nmf(
     else:
         scale_W, scale_H = np.full(m, n), np.full(n, m)
     penalties = (
-        _penalty(alpha_W, l1_ratio, scale_W, problem.dtype, "alpha_W"),
-        _penalty(alpha_W, 1 - l1_ratio, scale_W, problem.dtype, "alpha_W"),
-        _penalty(alpha_H, l1_ratio, scale_H, problem.dtype, "alpha_H"),
-        _penalty(alpha_H, 1 - l1_ratio, scale_H, problem.dtype, "alpha_H"),
+        penalty_weights(alpha_W, l1_ratio, scale_W, problem.dtype, "alpha_W"),
+        penalty_weights(alpha_W, 1 - l1_ratio, scale_W, problem.dtype, "alpha_W"),
+        penalty_weights(alpha_H, l1_ratio, scale_H, problem.dtype, "alpha_H"),
+        penalty_weights(alpha_H, 1 - l1_ratio, scale_H, problem.dtype, "alpha_H"),
     )
     steps = _steps(solver, problem, penalties, r)
     with numba_threads(threads_for(problem.nnz * r, n_threads)):
@@ -253,18 +254,6 @@ def _warn_if_below_eps(problem, beta):
                 UserWarning,
                 stacklevel=3,
             )
-
-
-def _penalty(alpha, share, scale, dtype, name):
-    """The per-row L1 or L2 weights alpha * share * scale in the working
-    dtype, refused where they would overflow it (inf penalties make NaN)."""
-    weights = alpha * share * np.asarray(scale, dtype=np.float64)
-    if weights.size and weights.max() > np.finfo(dtype).max:
-        raise ValueError(
-            f"{name}={alpha!r} is too large for {np.dtype(dtype).name}: times its scale (up to {np.max(scale)}, "
-            f"see regularization_scale), the penalty exceeds {np.finfo(dtype).max:.3g}."
-        )
-    return weights.astype(dtype)
 
 
 def check_fixed_H(H, n):
@@ -335,8 +324,8 @@ def transform(
     scale = problem.row_counts if regularization_scale == "observed" else np.full(m, n)
     zeros_H = np.zeros(n, dtype=problem.dtype)
     penalties = (
-        _penalty(alpha_W, l1_ratio, scale, problem.dtype, "alpha_W"),
-        _penalty(alpha_W, 1 - l1_ratio, scale, problem.dtype, "alpha_W"),
+        penalty_weights(alpha_W, l1_ratio, scale, problem.dtype, "alpha_W"),
+        penalty_weights(alpha_W, 1 - l1_ratio, scale, problem.dtype, "alpha_W"),
         zeros_H,
         zeros_H,
     )

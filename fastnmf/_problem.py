@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._terms import CSRMatrix, DenseTerms, ObservedTerms, SparseTerms
-from ._validation import check_matrix
+from ._validation import check_compressed_structure, check_matrix
 
 
 @dataclass
@@ -172,6 +172,8 @@ def _check_mask(mask, shape, dtype):
             raise ValueError(f"mask must have V's shape {shape}; got {mask.shape}.")
         if mask.dtype.kind not in "biuf":
             raise TypeError(f"mask must hold booleans or non-negative weights; got dtype {mask.dtype}.")
+        if mask.format in ("csr", "csc"):
+            check_compressed_structure(mask, "mask")
         M = sp.csr_array(mask, dtype=dtype, copy=True)
         M.sum_duplicates()
         M.sort_indices()

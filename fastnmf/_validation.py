@@ -64,6 +64,8 @@ def _canonical_csr(V, name, keep_zeros):
     copy, so the caller's object is never changed."""
     dtype = working_dtype(V.dtype, name)
     _check_shape(V.shape, name)
+    if V.format in ("csr", "csc"):
+        check_compressed_structure(V, name)
     reusable = (
         V.format == "csr"
         and V.dtype == dtype
@@ -84,6 +86,29 @@ def _canonical_csr(V, name, keep_zeros):
     indices = indices.astype(index_dtype, copy=False)
     indptr = indptr.astype(index_dtype, copy=False)
     return sp.csr_array((data, indices, indptr), shape=V.shape, copy=False)
+
+
+def check_compressed_structure(V, name):
+    """A CSR or CSC matrix whose ``indptr`` and ``indices`` describe its
+    shape, checked before any kernel reads them: SciPy checks this only when
+    asked (``check_format(full_check=True)``, which may also change the
+    matrix), and an index beyond the shape would make the kernels read or
+    write outside their arrays."""
+    outer, inner = V.shape if V.format == "csr" else V.shape[::-1]
+    indptr, indices = np.asarray(V.indptr), np.asarray(V.indices)
+    nnz = len(indices)
+    problem = None
+    if indptr.ndim != 1 or len(indptr) != outer + 1:
+        problem = f"indptr has {len(indptr)} entries for {outer} {'rows' if V.format == 'csr' else 'columns'}"
+    elif indptr[0] != 0 or indptr[-1] != nnz or len(V.data) != nnz:
+        problem = f"indptr runs from {indptr[0]} to {indptr[-1]} over {nnz} indices and {len(V.data)} values"
+    elif (np.diff(indptr) < 0).any():
+        problem = "indptr decreases"
+    elif nnz and (indices.min() < 0 or indices.max() >= inner):
+        bad = indices[(indices < 0) | (indices >= inner)][0]
+        problem = f"an index {bad} lies outside [0, {inner})"
+    if problem is not None:
+        raise ValueError(f"{name} is not a valid {V.format.upper()} matrix of shape {V.shape}: {problem}.")
 
 
 def _check_shape(shape, name):
@@ -213,6 +238,18 @@ def _check_factor(F, name, shape, dtype):
     if F.size and F.min() < 0:
         raise ValueError(f"{name} must be non-negative; its smallest entry is {F.min()!r}.")
     return np.array(F, dtype=dtype, order="C", copy=True)
+
+
+def penalty_weights(alpha, share, scale, dtype, name):
+    """The per-row L1 or L2 weights alpha * share * scale in the working
+    dtype, refused where they would overflow it (inf penalties make NaN)."""
+    weights = alpha * share * np.asarray(scale, dtype=np.float64)
+    if weights.size and weights.max() > np.finfo(dtype).max:
+        raise ValueError(
+            f"{name}={alpha!r} is too large for {np.dtype(dtype).name}: times its scale (up to {np.max(scale)}, "
+            f"see regularization_scale), the penalty exceeds {np.finfo(dtype).max:.3g}."
+        )
+    return weights.astype(dtype)
 
 
 def check_n_threads(n_threads):

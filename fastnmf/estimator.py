@@ -16,7 +16,7 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
-    from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
+    from sklearn.utils.validation import check_array, check_is_fitted, check_non_negative, validate_data
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
         "fastnmf.NMF needs scikit-learn >= 1.6 (pip install 'fastnmf[sklearn]'); "
@@ -75,6 +75,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The L1 share of the penalties.
     verbose : int, default 0
         Print the objective every 10 iterations when non-zero.
+    shuffle : bool, default False
+        Accepted for scikit-learn's signature. scikit-learn's "cd" solver
+        then updates the components in a random order; fastnmf's HALS always
+        sweeps them in order, so ``shuffle=True`` warns and changes nothing.
     regularization_scale : {"shape", "observed"}, default "shape"
         "observed" scales each row's and column's penalty by its number of
         observed entries (for masked fits); see :func:`fastnmf.nmf`.
@@ -123,6 +127,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         alpha_H="same",
         l1_ratio=0.0,
         verbose=0,
+        shuffle=False,
         regularization_scale="shape",
         n_threads=None,
     ):
@@ -137,6 +142,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
         self.verbose = verbose
+        self.shuffle = shuffle
         self.regularization_scale = regularization_scale
         self.n_threads = n_threads
 
@@ -184,6 +190,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_components = self._check_n_components(H)
         init = self._initial_factors(X, W, H, n_components)
         options = self._solver_options(beta)
+        if self.shuffle:
+            warnings.warn(
+                "shuffle=True has no effect: fastnmf's HALS updates the components in order.", UserWarning, stacklevel=2
+            )
         result = _translating_convergence_warnings(
             nmf,
             X,
@@ -252,7 +262,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        return X @ self.components_
+        X = check_array(X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32))
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X must have n_components_ = {self.n_components_} columns (W from transform); got shape {X.shape}."
+            )
+        return np.asarray(X @ self.components_)
 
     @property
     def _n_features_out(self):

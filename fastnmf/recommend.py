@@ -42,7 +42,13 @@ from ._kernels.recommend import predict_pairs, top_k_rows
 from ._problem import NothingObserved
 from ._ratings_file import LAYOUTS, Ratings, load_ratings
 from ._threads import numba_threads
-from ._validation import as_dense_array, check_count, check_n_threads, check_random_state
+from ._validation import (
+    as_dense_array,
+    check_compressed_structure,
+    check_count,
+    check_n_threads,
+    check_random_state,
+)
 
 __all__ = [
     "LAYOUTS",
@@ -169,6 +175,8 @@ def _check_ratings(ratings, name, shape=None, pattern_only=False):
         raise ValueError(f"{name} must have shape {shape} (users x items of W and H); got {ratings.shape}.")
     if ratings.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {ratings.dtype}.")
+    if ratings.format in ("csr", "csc"):
+        check_compressed_structure(ratings, name)
     X = sp.csr_array(ratings, copy=True)
     X.sum_duplicates()
     X.sort_indices()

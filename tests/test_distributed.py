@@ -180,6 +180,13 @@ def test_nndsvd_equals_in_memory_when_the_range_is_exact(client, init, layout, s
     np.testing.assert_allclose(result.H, reference.H, rtol=1e-9, atol=atol)
 
 
+@pytest.mark.parametrize("name", ["alpha_W", "alpha_H"])
+def test_alpha_beyond_float32_is_refused_as_in_memory(client, name):
+    V = data(seed=8, shape=(30, 10)).astype(np.float32)
+    with pytest.raises(ValueError, match=rf"{name}=1e\+39 is too large for float32"):
+        fastnmf.distributed.nmf(split(V, (9, 0, 21)), 3, max_iter=2, client=client, **{name: 1e39})
+
+
 def test_callback_sees_dask_W_and_can_stop(client):
     V = data(seed=9)
     seen = []

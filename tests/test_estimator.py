@@ -112,6 +112,26 @@ def test_dtype_is_preserved(dtype):
     assert model.inverse_transform(W).shape == X.shape
 
 
+def test_inverse_transform_checks_its_input():
+    X = count_data()
+    model = NMF(n_components=3, solver="mu", max_iter=500).fit(X)
+    W = model.transform(X)
+    np.testing.assert_allclose(model.inverse_transform(sp.csr_array(W)), W @ model.components_)
+    with pytest.raises(ValueError, match=r"X must have n_components_ = 3 columns .*; got shape \(30, 2\)"):
+        model.inverse_transform(W[:, :2])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        model.inverse_transform(W[0])
+
+
+def test_shuffle_is_accepted_and_warns_that_it_does_nothing():
+    """scikit-learn's signature has ``shuffle`` (a random order for "cd")."""
+    X = count_data()
+    plain = NMF(n_components=2, random_state=0, max_iter=500).fit(X)
+    with pytest.warns(UserWarning, match="shuffle=True has no effect"):
+        shuffled = NMF(n_components=2, random_state=0, max_iter=500, shuffle=True).fit(X)
+    np.testing.assert_array_equal(shuffled.components_, plain.components_)
+
+
 def test_sparse_input_gives_the_dense_result():
     X = count_data()
     X[X < 2] = 0

@@ -111,6 +111,38 @@ def test_non_numeric_V(V, error, match):
     check(error, match, V)
 
 
+def invalid_csr(case):
+    """A 3 x 3 CSR array that SciPy builds without complaint (it checks the
+    structure fully only when asked), broken as ``case`` says."""
+    indices, indptr = {
+        "index-beyond-shape": ([1, 10**6], [0, 1, 2, 2]),
+        "negative-index": ([1, -1], [0, 1, 2, 2]),
+        "indptr-decreasing": ([1, 2], [0, 2, 1, 2]),
+    }[case]
+    return sp.csr_array((np.ones(2), np.array(indices), np.array(indptr)), shape=(3, 3))
+
+
+@pytest.mark.parametrize("case", ["index-beyond-shape", "negative-index", "indptr-decreasing"])
+def test_invalid_sparse_structure_is_refused_before_any_kernel(case):
+    """An index outside the shape would make the kernels read and write
+    outside their arrays (a crash, found with a hand-made .npz): V, a sparse
+    mask and top_k's exclude are checked first."""
+    from fastnmf.recommend import top_k
+
+    X = invalid_csr(case)
+    match = r"is not a valid CSR matrix of shape \(3, 3\): (an index .* lies outside \[0, 3\)|indptr decreases)"
+    with pytest.raises(ValueError, match="V " + match):
+        nmf(X, 2, max_iter=2, **ONE_THREAD)
+    with pytest.raises(ValueError, match="V " + match):
+        nmf(X, 2, mask="observed", max_iter=2, **ONE_THREAD)
+    with pytest.raises(ValueError, match=r"V is not a valid CSC matrix of shape \(3, 3\)"):
+        nmf(sp.csc_array((X.data, X.indices, X.indptr), shape=(3, 3)), 2, max_iter=2, **ONE_THREAD)
+    with pytest.raises(ValueError, match="mask " + match):
+        nmf(np.ones((3, 3)), 2, mask=X, max_iter=2, **ONE_THREAD)
+    with pytest.raises(ValueError, match="exclude " + match):
+        top_k(np.ones((3, 2)), np.ones((2, 3)), 1, exclude=X)
+
+
 @pytest.mark.parametrize("beta", [0.0, -0.5, "itakura-saito"])
 @pytest.mark.parametrize("layout", ["dense", "csr", "csr-explicit-zero"])
 def test_beta_at_most_zero_with_zeros_in_V(beta, layout):

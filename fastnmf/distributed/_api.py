@@ -10,7 +10,7 @@ import numpy as np
 from .._init import default_init
 from .._losses import beta_from_loss
 from .._result import ConvergenceWarning, NMFResult
-from .._validation import _check_factor, check_fit_options, check_init, working_dtype
+from .._validation import _check_factor, check_fit_options, check_init, penalty_weights, working_dtype
 from . import _blocks as B
 from ._executor import DaskExecutor, LocalExecutor, submit_each, tree_sum
 from ._init import nndsvd_init, random_init
@@ -184,8 +184,8 @@ def nmf(
 
     scale_H = col_counts if regularization_scale == "observed" else np.full(n, m)
     penalties_H = (
-        (alpha_H * l1_ratio * scale_H).astype(dtype),
-        (alpha_H * (1 - l1_ratio) * scale_H).astype(dtype),
+        penalty_weights(alpha_H, l1_ratio, scale_H, dtype, "alpha_H"),
+        penalty_weights(alpha_H, 1 - l1_ratio, scale_H, dtype, "alpha_H"),
     )
 
     def to_array(handles):

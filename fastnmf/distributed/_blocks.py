@@ -32,7 +32,7 @@ from .._loop import penalty
 from .._problem import _check_weights, build_problem
 from .._terms import DenseTerms, SparseTerms, csr_product, gram, transposed_product, update_factor
 from .._threads import numba_threads, threads_for
-from .._validation import _check_factor, check_matrix
+from .._validation import _check_factor, check_matrix, penalty_weights
 
 # One block's kernels at a time in each process.
 KERNEL_LOCK = threading.Lock()
@@ -173,8 +173,8 @@ def build_block(V_block, mask_block, r, beta, dtype, alpha_W, l1_ratio, scale_by
     entries = len(X.data) if X is not None else m * n
     layout = BlockLayout(
         terms,
-        (alpha_W * l1_ratio * scale).astype(dtype),
-        (alpha_W * (1 - l1_ratio) * scale).astype(dtype),
+        penalty_weights(alpha_W, l1_ratio, scale, dtype, "alpha_W"),
+        penalty_weights(alpha_W, 1 - l1_ratio, scale, dtype, "alpha_W"),
         entries * r,
         BlockSetup(observed_sum, int(np.sum(row_counts, dtype=np.int64)), np.asarray(col_counts, dtype=np.int64)),
         init_data if keep_init_data else None,
