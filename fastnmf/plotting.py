@@ -38,6 +38,8 @@ import numbers
 
 import numpy as np
 
+from ._validation import as_dense_array
+
 __all__ = ["plot_basis_images", "plot_factor_bars", "plot_loss", "plot_top_terms", "plot_weights"]
 
 # Panel sizes in inches.
@@ -71,7 +73,7 @@ def _new_figure(fig, figsize):
 
 def _as_matrix(values, name):
     """A finite 2-D float array (a copy is never needed: nothing is written)."""
-    array = np.asarray(values)
+    array = as_dense_array(values, name)
     if array.ndim == 1:
         array = array[np.newaxis, :]
     if array.ndim != 2 or array.size == 0:
@@ -404,10 +406,10 @@ def plot_loss(results, *, labels=None, log=True, title=None, fig=None):
     matplotlib.figure.Figure
         One axes with one line per history.
     """
-    if isinstance(results, (list, tuple)):
+    if isinstance(results, (list, tuple)) and not (results and all(isinstance(v, numbers.Real) for v in results)):
         items = list(results)
     else:
-        items = [results]
+        items = [results]  # one result, or one history (a list of numbers included)
     if not items:
         raise ValueError("results must hold at least one NMFResult or history.")
     histories = [_history(item, f"results[{i}]") for i, item in enumerate(items)]

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -147,6 +148,12 @@ def test_loss_of_a_plain_history_on_a_linear_axis_when_not_positive():
     assert ax.get_legend() is None
 
 
+def test_loss_of_a_list_of_numbers_is_one_history():
+    fig = plot_loss([3.0, 2.0, 1.0])
+    (ax,) = fig.axes
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [3.0, 2.0, 1.0])
+
+
 def test_draws_into_a_given_figure():
     fig = Figure()
     fig.add_subplot()  # cleared first
@@ -169,6 +176,7 @@ def test_draws_into_a_given_figure():
         (lambda: plot_basis_images(np.ones((2, 6)), 6), ValueError, "image_shape must be a \\(height, width\\) pair"),
         (lambda: plot_basis_images(np.ones((0, 6)), (2, 3)), ValueError, "basis must be a non-empty 2-D array"),
         (lambda: plot_loss([]), ValueError, "results must hold at least one"),
+        (lambda: plot_factor_bars(sp.csr_array(np.ones((2, 2)))), TypeError, "factors must be a dense NumPy array"),
         (lambda: plot_loss(np.ones((2, 2))), ValueError, r"results\[0\] must be an NMFResult or a non-empty 1-D"),
     ],
 )
