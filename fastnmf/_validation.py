@@ -182,11 +182,14 @@ def check_l1_ratio(l1_ratio):
     return value
 
 
+RANDOM_STATES = "random_state must be None, an int, a numpy.random.Generator or a RandomState"
+
+
 def check_random_state(random_state):
     """A NumPy Generator from None, an int, a Generator or a RandomState."""
     if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(random_state, bool):
-            raise TypeError("random_state must be None, an int or a numpy.random.Generator; got a bool.")
+            raise TypeError(f"{RANDOM_STATES}; got a bool.")
         if isinstance(random_state, numbers.Integral) and random_state < 0:
             raise ValueError(f"random_state must be a non-negative int; got {random_state}.")
         return np.random.default_rng(random_state)
@@ -194,9 +197,7 @@ def check_random_state(random_state):
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    raise TypeError(
-        f"random_state must be None, an int or a numpy.random.Generator; got {type(random_state).__name__}."
-    )
+    raise TypeError(f"{RANDOM_STATES}; got {type(random_state).__name__}.")
 
 
 def check_init(init, r, shape, dtype):

@@ -324,10 +324,10 @@ def test_bad_n_threads(n_threads, error, match):
 @pytest.mark.parametrize(
     "random_state, error, match",
     [
-        ("a", TypeError, r"random_state must be None, an int or a numpy\.random\.Generator; got str"),
-        (1.5, TypeError, r"random_state must be None, an int or a numpy\.random\.Generator; got float"),
-        ([1, 2], TypeError, r"random_state must be None, an int or a numpy\.random\.Generator; got list"),
-        (True, TypeError, r"random_state must be None, an int or a numpy\.random\.Generator; got a bool"),
+        ("a", TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got str"),
+        (1.5, TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got float"),
+        ([1, 2], TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got list"),
+        (True, TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got a bool"),
         (-1, ValueError, r"random_state must be a non-negative int; got -1"),
     ],
 )
