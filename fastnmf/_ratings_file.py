@@ -6,8 +6,12 @@ as ``read_ratings``. Users point it at their own copy: MovieLens's terms
 forbid redistributing it.
 """
 
+import bz2
+import contextlib
 import csv
+import gzip
 import os
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +86,33 @@ def _id_map(ids):
     return as_int[order], rank[text_codes]
 
 
+# The first bytes of a gzip and a bzip2 stream.
+_MAGIC = {b"\x1f\x8b": gzip.open, b"BZ": bz2.open}
+
+
+def _open_text(path):
+    """``path`` as UTF-8 text, decompressed if it is gzip or bzip2 (told by
+    its first bytes), a byte-order mark at its start skipped."""
+    with open(path, "rb") as file:
+        head = file.read(2)
+    opener = _MAGIC.get(head)
+    if opener is None:
+        return open(path, encoding="utf-8-sig", newline="")
+    return opener(path, "rt", encoding="utf-8-sig", newline="")
+
+
+@contextlib.contextmanager
+def _reading(path):
+    """Decoding and decompression errors while reading ``path``, as a
+    ValueError naming it."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: is not UTF-8 text: {error}") from None
+    except (EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"{path}: cannot be read as compressed text: {error} (truncated or corrupt?)") from None
+
+
 def load_ratings(path, *, layout="auto", dtype=np.float64):
     """Read (user, item, rating) triplets from a text file.
 
@@ -101,7 +132,8 @@ def load_ratings(path, *, layout="auto", dtype=np.float64):
     Parameters
     ----------
     path : str or os.PathLike
-        The file.
+        The file: UTF-8 text (a byte-order mark at its start is skipped),
+        plain or compressed with gzip or bzip2 (told by its first bytes).
     layout : {"auto", "movielens-100k", "movielens-1m", "csv"}
         How lines are laid out.
     dtype : float32 or float64
@@ -126,7 +158,8 @@ def load_ratings(path, *, layout="auto", dtype=np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {dtype}.")
     path = os.fspath(path)
     users, items, values, line_numbers = [], [], [], []
-    with open(path, encoding="utf-8", newline="") as file:
+    largest = float(np.finfo(dtype).max)
+    with _open_text(path) as file, _reading(path):
         for number, line in enumerate(file, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -145,6 +178,8 @@ def load_ratings(path, *, layout="auto", dtype=np.float64):
             rating = float(fields[2])
             if not np.isfinite(rating):
                 raise ValueError(f"{path}, line {number}: the rating {fields[2]!r} is not finite.")
+            if abs(rating) > largest:
+                raise ValueError(f"{path}, line {number}: the rating {fields[2]!r} is beyond the range of {dtype}.")
             users.append(fields[0])
             items.append(fields[1])
             values.append(rating)

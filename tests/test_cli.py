@@ -228,7 +228,7 @@ def test_factorize_options_and_labels(tmp_path, capsys):
     [
         (
             ["factorize", "{dir}/m.mtx", "-r", "2", "-o", "{dir}/o", "--format", "csv"],
-            "m.mtx, line 2: expected 5 fields",
+            "m.mtx, line 1: the header has 5 fields, but the first data line (line 2) has 1",
         ),
         (
             ["factorize", "{dir}/m.csv", "-r", "2", "-o", "{dir}/o", "--mask", "observed"],
@@ -302,6 +302,57 @@ def test_floating_point_error_in_a_fit_is_one_line(tmp_path, capsys, monkeypatch
     assert status == 1
     line = one_error_line(capsys.readouterr().err)
     assert line == f"fastnmf: error: {tmp_path / 'm.npy'}: the objective became inf after 3 iterations"
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--encoding", "bogus", "argument --encoding: expected a text encoding, such as utf-8, latin-1 or cp1252; got"),
+        ("--encoding", "rot13", "argument --encoding: expected a text encoding"),
+        ("--pattern", "/abs/*.txt", "argument --pattern: expected a file-name pattern inside the folder, such as"),
+        ("--pattern", "../*.txt", "argument --pattern: expected a file-name pattern inside the folder"),
+        ("--pattern", "", "argument --pattern: expected a file-name pattern inside the folder"),
+    ],
+    ids=["unknown-encoding", "not-a-text-encoding", "absolute-pattern", "pattern-outside", "empty-pattern"],
+)
+def test_topics_text_options_are_checked(tmp_path, capsys, option, value, message):
+    """Regression: --encoding bogus and --pattern /abs/*.txt ended in LookupError and NotImplementedError
+    tracebacks."""
+    (tmp_path / "texts").mkdir()
+    with pytest.raises(SystemExit) as exit:
+        main(["topics", str(tmp_path / "texts"), option, value])
+    assert exit.value.code == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"fastnmf topics: error: {message}") and f"got {value!r}" in line
+
+
+def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    """Regression: factorize -r 1000000000000 ended in a MemoryError traceback."""
+    import fastnmf
+
+    def unallocatable_nmf(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.28 TiB for an array with shape (2, 1000000000000)")
+
+    monkeypatch.setattr(fastnmf, "nmf", unallocatable_nmf)
+    np.save(tmp_path / "m.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
+    status = main(["factorize", str(tmp_path / "m.npy"), "-r", "1000000000000", "-o", str(tmp_path / "o")])
+    assert status == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(
+        f"fastnmf: error: 'factorize {tmp_path / 'm.npy'} -r 1000000000000' does not fit in this machine's memory: "
+        "Unable to allocate 7.28 TiB"
+    )
+
+
+def test_recommend_k_beyond_the_items_shows_them_all(tmp_path, capsys):
+    """Regression: -k 1000000000000 allocated that many scores per user (MemoryError)."""
+    write_ratings(tmp_path / "u.data", sp.csr_array(np.array([[5.0, 3, 0], [4, 0, 1], [0, 2, 5]])),
+                  user_ids=[1, 2, 3], item_ids=[1, 2, 3], layout="movielens-100k")  # fmt: skip
+    status = main(["recommend", str(tmp_path / "u.data"), "-u", "2", "-k", "1000000000000", "-r", "1",
+                   "--max-iter", "50"])  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "user 2 (2 ratings): top 3 unrated items" in out and "1. item 2" in out and "2. item" not in out
 
 
 @pytest.mark.parametrize("user", ["", " , "])

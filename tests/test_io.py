@@ -3,10 +3,12 @@ files that must raise a FileFormatError naming the file and the line or
 field, never a parser's traceback."""
 
 import gzip
+import io
 import os
 import re
 import shutil
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -101,7 +103,7 @@ MTX_HEADER = "%%MatrixMarket matrix coordinate real general\n3 3 3\n"
 @pytest.mark.parametrize(
     "text, match",
     [
-        (MTX_HEADER + "1 1 1.0\n2 2 2.0\n", r": not a valid Matrix Market file: Truncated file"),
+        (MTX_HEADER + "1 1 1.0000\n2 2 2.0000\n", r": not a valid Matrix Market file: Truncated file"),
         ("%%MatrixMarket matrix coordinate foo general\n3 3 1\n1 1 1\n", r", line 1: .*foo"),
         (MTX_HEADER + "1 1 1.0\n2 2 abc\n3 3 1\n", r", line 4: .*floating-point"),
         (MTX_HEADER + "1 1 1.0\n9 2 2.0\n3 3 1\n", r", line 4: .*out of bounds"),
@@ -123,6 +125,55 @@ def test_mtx_truncated_gzip(tmp_path, counts):
     (tmp_path / "cut.mtx.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(FileFormatError, match=r"cut\.mtx\.gz: not a valid Matrix Market file"):
         read_mtx(tmp_path / "cut.mtx.gz")
+
+
+def mtx_text(sizes, entries="1 1 1.0\n", layout="coordinate", field="real"):
+    return f"%%MatrixMarket matrix {layout} {field} general\n{sizes}\n{entries}"
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (mtx_text("3 3 1000000000000"), r", line 2: the header declares 1000000000000 entries, but the 8 bytes after"),
+        (mtx_text("1000000 1000000", "1.0\n", "array"), r", line 2: the header declares a 1000000 x 1000000 array"),
+        (mtx_text("1000000000000 3 1"), r", line 2: the number of rows is 1000000000000: .* this machine's memory"),
+        (mtx_text(f"3 3 {HUGE}"), rf", line 2: the size line declares {HUGE}, beyond 64-bit integers"),
+        (mtx_text("3 3 1", f"{HUGE} 1 1.0\n"), r", line 3: not a valid Matrix Market file: Integer out of range"),
+        (mtx_text("3 3 1", f"1 1 {HUGE}\n", field="integer"), r", line 3: .*Integer out of range"),
+        (bytes(range(256)) * 4, r", line 1: not a valid Matrix Market file"),
+    ],
+    ids=["huge-nnz", "huge-array", "huge-rows", "huge-size-field", "huge-index", "huge-integer", "binary"],
+)
+@pytest.mark.parametrize("name", ["t.mtx", "t.mtx.gz"])
+def test_mtx_tiny_file_with_huge_or_bad_numbers(tmp_path, content, match, name):
+    """Regression: these raised MemoryError or OverflowError, or killed the process (SciPy's reader used a file
+    object closed under it); compressed files are checked after decompression."""
+    content = content.encode() if isinstance(content, str) else content
+    (tmp_path / name).write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    with pytest.raises(FileFormatError, match=at(tmp_path / name, match)):
+        read_mtx(tmp_path / name)
+
+
+def test_mtx_shortest_entries_pass_the_size_check(tmp_path):
+    """The size check counts the fewest bytes an entry can take, the last one without its newline."""
+    write_text(tmp_path / "c.mtx", mtx_text("2 2 2", "1 1 1\n2 2 2"))
+    assert read_mtx(tmp_path / "c.mtx").matrix.toarray().tolist() == [[1.0, 0.0], [0.0, 2.0]]
+    write_text(tmp_path / "p.mtx", mtx_text("2 2 2", "1 1\n2 2", field="pattern"))
+    assert read_mtx(tmp_path / "p.mtx").matrix.nnz == 2
+    write_text(tmp_path / "a.mtx", mtx_text("2 2", "1\n2\n3\n4", "array"))
+    assert read_mtx(tmp_path / "a.mtx").matrix.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    write_text(tmp_path / "s.mtx", mtx_text("2 2", "1\n2\n3", "array").replace("general", "symmetric"))
+    assert read_mtx(tmp_path / "s.mtx").matrix.tolist() == [[1.0, 2.0], [2.0, 3.0]]
+
+
+@pytest.mark.parametrize("name", ["b.mtx", "b.mtx.gz"])
+def test_mtx_byte_order_mark_is_skipped(tmp_path, name):
+    content = ("\ufeff" + mtx_text("3 3 1", "2 3 1.5\n")).encode()
+    (tmp_path / name).write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    assert read_mtx(tmp_path / name).matrix.toarray()[1, 2] == 1.5
 
 
 def test_missing_file_names_it(tmp_path):
@@ -198,6 +249,86 @@ def test_npz_malformed(tmp_path, counts):
     shutil.copy(tmp_path / "a.npy", tmp_path / "a.npz")
     with pytest.raises(FileFormatError, match=r"is an \.npy file, not an \.npz archive"):
         read_npz(tmp_path / "a.npz")
+
+
+def npy_header(shape, dtype="<f8"):
+    """The bytes of an .npy (version 1.0) header declaring ``shape``."""
+    text = "{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (dtype, shape)
+    text += " " * (63 - (10 + len(text)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode()
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_npy_tiny_file_declaring_a_huge_array(tmp_path):
+    """Regression: NumPy allocated the declared 7.3 TiB (MemoryError) before finding the file short."""
+    (tmp_path / "huge.npy").write_bytes(npy_header((1000000, 1000000)) + bytes(16))
+    message = r": the header declares an array of shape \(1000000, 1000000\) and dtype float64 \(7.28 TiB\), but the"
+    with pytest.raises(FileFormatError, match=at(tmp_path / "huge.npy", message)):
+        read_npy(tmp_path / "huge.npy")
+
+
+def test_npz_tiny_member_declaring_a_huge_array(tmp_path):
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as archive:
+        archive.writestr("X.npy", npy_header((1000000, 1000000)) + bytes(16))
+    message = r", member 'X.npy': the header declares an array of shape \(1000000, 1000000\)"
+    with pytest.raises(FileFormatError, match=at(tmp_path / "huge.npz", message)):
+        read_npz(tmp_path / "huge.npz")
+
+
+def test_npz_member_claiming_more_than_its_compression_holds(tmp_path):
+    """A zip's directory can claim any uncompressed size: a stored member's must equal its compressed size."""
+    with zipfile.ZipFile(tmp_path / "liar.npz", "w") as archive:
+        archive.writestr("X.npy", npy_header((30000, 10000)) + bytes(16))
+    data = bytearray((tmp_path / "liar.npz").read_bytes())
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 24 : directory + 28] = (2**32 - 2).to_bytes(4, "little")  # the uncompressed size
+    (tmp_path / "liar.npz").write_bytes(bytes(data))
+    message = r", member 'X.npy': claims 4294967294 bytes uncompressed from \d+ compressed"
+    with pytest.raises(FileFormatError, match=at(tmp_path / "liar.npz", message)):
+        read_npz(tmp_path / "liar.npz")
+
+
+@pytest.mark.parametrize("layout", ["coo", "dia"])
+def test_sparse_npz_with_a_huge_shape(tmp_path, layout):
+    """Regression: a (10**12, 10**12) sparse matrix was converted to CSR (MemoryError)."""
+    arrays = {"coo": {"row": np.zeros(1, np.int32), "col": np.zeros(1, np.int32), "data": np.ones(1)},
+              "dia": {"offsets": np.zeros(1, np.int32), "data": np.ones((1, 1))}}[layout]  # fmt: skip
+    np.savez(tmp_path / "huge.npz", format=np.array(layout), shape=np.array([10**12, 10**12]), **arrays)
+    message = r", array 'shape': the number of rows is 1000000000000: .* more than this machine's memory"
+    with pytest.raises(FileFormatError, match=at(tmp_path / "huge.npz", message)):
+        read_npz(tmp_path / "huge.npz")
+
+
+def test_npz_members_that_are_not_arrays(tmp_path, dense):
+    """Regression: a member that is not an .npy array raised AttributeError ('bytes' has no 'ndim')."""
+    with zipfile.ZipFile(tmp_path / "readme.npz", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(FileFormatError, match=at(tmp_path / "readme.npz", r": holds no 2-D array; it holds \['readme")):
+        read_npz(tmp_path / "readme.npz")
+    with pytest.raises(FileFormatError, match=at(tmp_path / "readme.npz", r", member 'readme.txt': is not a NumPy")):
+        read_npz(tmp_path / "readme.npz", variable="readme.txt")
+    with zipfile.ZipFile(tmp_path / "garbage.npz", "w") as archive:
+        archive.writestr("X.npy", "garbage")
+    with pytest.raises(FileFormatError, match=at(tmp_path / "garbage.npz", r", member 'X.npy': is not a NumPy \.npy")):
+        read_npz(tmp_path / "garbage.npz")
+    with zipfile.ZipFile(tmp_path / "documented.npz", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+        archive.writestr("X.npy", npy_bytes(dense))
+    np.testing.assert_array_equal(read_npz(tmp_path / "documented.npz").matrix, dense)
+
+
+def test_sparse_npz_with_indices_out_of_range(tmp_path):
+    """Regression: column index 1000000 in a 3 x 3 CSR matrix was read as is."""
+    np.savez(tmp_path / "bad.npz", format=np.array("csr"), shape=np.array([3, 3]), data=np.ones(2),
+             indices=np.array([1, 1000000]), indptr=np.array([0, 1, 2, 2]))  # fmt: skip
+    message = r": the matrix is not a valid sparse matrix: indices must be < 3"
+    with pytest.raises(FileFormatError, match=at(tmp_path / "bad.npz", message)):
+        read_npz(tmp_path / "bad.npz")
 
 
 # --------------------------------------------------------------------------
@@ -311,6 +442,49 @@ def test_csv_malformed(tmp_path, text, match):
         read_csv(tmp_path / "t.csv")
 
 
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("a\n1,2\n3,4\n", r", line 1: the header has 1 field, but the first data line \(line 2\) has 2: expected one"),
+        ("a,b,c\n1,2\n3,4\n", r", line 1: the header has 3 fields, but the first data line \(line 2\) has 2"),
+    ],
+    ids=["short-header", "long-header"],
+)
+def test_csv_header_must_name_every_column(tmp_path, text, match):
+    """Regression: "a\\n1,2\\n3,4" gave a 2 x 2 matrix with one column label."""
+    write_text(tmp_path / "t.csv", text)
+    with pytest.raises(FileFormatError, match=at(tmp_path / "t.csv", match)):
+        read_csv(tmp_path / "t.csv")
+
+
+@pytest.mark.parametrize("name", ["b.csv", "b.csv.gz"])
+def test_csv_byte_order_mark_is_skipped(tmp_path, name):
+    """Regression: the mark made the first field a label ('\\ufeff1'), so the first column became row labels."""
+    content = "\ufeff1,2\n3,4\n".encode()
+    (tmp_path / name).write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    data = read_csv(tmp_path / name)
+    np.testing.assert_array_equal(data.matrix, [[1.0, 2.0], [3.0, 4.0]])
+    assert data.row_labels is None and data.column_labels is None
+    write_text(tmp_path / "h.csv", "\ufeffa,b\n1,2\n")
+    assert read_csv(tmp_path / "h.csv").column_labels.tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("corrupt.csv.gz", b"\x1f\x8b\x08\x00garbage"),
+        ("cut.csv.gz", gzip.compress(b"1,2\n3,4\n")[:15]),
+        ("corrupt.csv.bz2", b"BZh9garbage"),
+    ],
+    ids=["corrupt-gzip", "truncated-gzip", "corrupt-bzip2"],
+)
+def test_csv_corrupt_compression(tmp_path, name, content):
+    """Regression: zlib.error, EOFError and OSError escaped."""
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(FileFormatError, match=at(tmp_path / name, r": cannot be read as (gzip|bz2)-compressed text")):
+        read_csv(tmp_path / name)
+
+
 def test_csv_bad_arguments(tmp_path, dense):
     write_csv(tmp_path / "t.csv", dense)
     with pytest.raises(TypeError, match="header must be True, False or"):
@@ -375,6 +549,30 @@ def test_uci_malformed(tmp_path, text, match):
     write_text(tmp_path / "docword.bad.txt", text)
     with pytest.raises(FileFormatError, match=at(tmp_path / "docword.bad.txt", match)):
         read_uci(tmp_path / "docword.bad.txt", vocab=False)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("1000000000000\n3\n0\n", r", line 1: D \(the number of documents\) is 1000000000000: .* this machine's"),
+        ("2\n1000000000000\n1\n1 1 1\n", r", line 2: W \(the number of words\) is 1000000000000: "),
+        ("99999999999999999999999\n3\n1\n1 1 1\n", r", line 1: D \(the number of documents\) is 9{23}:"),
+        ("2\n3\n1\n1 1 99999999999999999999999\n", r", line 4, count: count 99999999999999999999999 is beyond 64-bit"),
+    ],
+    ids=["huge-D", "huge-W", "overflowing-D", "overflowing-count"],
+)
+def test_uci_huge_numbers(tmp_path, text, match):
+    """Regression: MemoryError (a CSR matrix of 10**12 rows) or OverflowError escaped."""
+    write_text(tmp_path / "docword.big.txt", text)
+    with pytest.raises(FileFormatError, match=at(tmp_path / "docword.big.txt", match)):
+        read_uci(tmp_path / "docword.big.txt", vocab=False)
+
+
+def test_uci_byte_order_mark_is_skipped(tmp_path):
+    write_text(tmp_path / "docword.b.txt", "\ufeff2\n3\n1\n1 2 4\n")
+    write_text(tmp_path / "vocab.b.txt", "\ufeffa\nb\nc\n")
+    data = read_uci(tmp_path / "docword.b.txt")
+    assert data.matrix.toarray()[0, 1] == 4 and data.column_labels.tolist() == ["a", "b", "c"]
 
 
 def test_uci_vocab_length_must_match(tmp_path):
@@ -488,6 +686,33 @@ def test_ratings_malformed(tmp_path):
     write_text(tmp_path / "twice.csv", "1,2,5\n1,2,4\n")
     with pytest.raises(FileFormatError, match=r"twice\.csv, line 2: user '1' rated item '2' again"):
         read_ratings(tmp_path / "twice.csv")
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_ratings_byte_order_mark_and_compression(tmp_path, compress):
+    """Regression: the mark made '\\ufeff1' a second user; a gzip-compressed file was refused."""
+    content = "\ufeff1\t1\t5\n1\t2\t4\n".encode()
+    (tmp_path / "u.data").write_bytes(gzip.compress(content) if compress else content)
+    data = read_ratings(tmp_path / "u.data")
+    assert data.row_labels.tolist() == [1] and data.matrix.toarray().tolist() == [[5.0, 4.0]]
+    # Errors name the file and the line, counted as written.
+    (tmp_path / "twice.data").write_bytes("\ufeff1\t1\t5\n1\t1\t4\n".encode())
+    with pytest.raises(FileFormatError, match=at(tmp_path / "twice.data", r", line 2: user '1' rated item '1' again")):
+        read_ratings(tmp_path / "twice.data")
+    (tmp_path / "cut.data").write_bytes(gzip.compress(content)[:15])
+    with pytest.raises(FileFormatError, match=at(tmp_path / "cut.data", r": cannot be read as compressed text")):
+        read_ratings(tmp_path / "cut.data")
+
+
+def test_ratings_beyond_float32(tmp_path):
+    """Regression: a rating of 1e39 became inf in float32 (checked before the cast)."""
+    write_text(tmp_path / "u.data", "1\t1\t5\n2\t7\t1e39\n")
+    message = r", line 2: the rating '1e39' is beyond the range of float32"
+    with pytest.raises(FileFormatError, match=at(tmp_path / "u.data", message)):
+        read_ratings(tmp_path / "u.data", dtype=np.float32)
+    assert read_ratings(tmp_path / "u.data").matrix.max() == 1e39
+    write_text(tmp_path / "small.data", "1\t1\t5\n2\t7\t1e38\n")
+    assert read_ratings(tmp_path / "small.data", dtype=np.float32).matrix.dtype == np.float32
 
 
 # --------------------------------------------------------------------------

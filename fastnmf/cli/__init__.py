@@ -10,9 +10,10 @@ Subcommands:
 - ``demo``: topics of Python's own language reference (no download);
 - ``precompile``: every kernel compiled into Numba's cache, in parallel.
 
-A user mistake (a missing file, a bad rank, negative data, a malformed file)
-prints one line, ``fastnmf: error: ...``, on stderr and exits with status 1
-(2 for a bad command line), without a traceback.
+A user mistake (a missing file, a bad rank, negative data, a malformed file,
+a request that does not fit in memory) prints one line, ``fastnmf: error:
+...``, on stderr and exits with status 1 (2 for a bad command line), without
+a traceback.
 """
 
 import argparse
@@ -30,7 +31,7 @@ from ._arguments import (
     non_negative_int,
     positive_int,
 )
-from ._errors import EXIT_USAGE, EXIT_USER_ERROR, CommandError, describe
+from ._errors import EXIT_USAGE, EXIT_USER_ERROR, CommandError, describe, out_of_memory
 from ._factorize import add_factorize_command, run_factorize
 from ._precompile import add_precompile_command, run_precompile
 from ._progress import PROGRESS_INTERVAL, ProgressBar, show_warning
@@ -125,6 +126,9 @@ def main(argv=None):
         return EXIT_USER_ERROR
     except ValueError as error:  # from the readers and nmf's checks: bad data rather than a bug
         print(f"fastnmf: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError as error:  # e.g. a rank of 10**12: W and H cannot be allocated
+        print(f"fastnmf: error: {out_of_memory(args, error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("fastnmf: interrupted", file=sys.stderr)

@@ -2,6 +2,9 @@
 parser, the argument types and the fit options."""
 
 import argparse
+import codecs
+import os
+from pathlib import PurePath
 
 from ._errors import EXIT_USAGE
 
@@ -63,6 +66,29 @@ def user_ids_type(text):
         raise argparse.ArgumentTypeError(
             "expected a user id of the ratings file (its first column), or several separated by commas, "
             f"as in 42 or 1,2,3; got {text!r}"
+        )
+    return text
+
+
+def encoding_type(text):
+    """An argparse type: the name of a text encoding Python knows (utf-8, latin-1, cp1252, ...)."""
+    try:
+        codecs.lookup(text)
+        b"a".decode(text, "replace")  # as the vectorizers decode; refuses rot13, base64 and other non-text codecs
+    except (LookupError, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"expected a text encoding, such as utf-8, latin-1 or cp1252; got {text!r}"
+        ) from None
+    return text
+
+
+def pattern_type(text):
+    """An argparse type: a file-name pattern relative to a folder (``*.txt``,
+    ``chapters/*.md``), neither empty, absolute nor reaching above the folder."""
+    path = PurePath(text)
+    if not text or path.anchor or os.pardir in path.parts:
+        raise argparse.ArgumentTypeError(
+            f"expected a file-name pattern inside the folder, such as *.txt or chapters/*.md; got {text!r}"
         )
     return text
 

@@ -53,7 +53,8 @@ def run_recommend(args):
     result, seconds = fit(
         ratings, args.rank, args, loss="frobenius", mask="observed", regularization_scale="observed", what=args.ratings
     )
-    items, scores = top_k(result.W, result.H, args.k, exclude=ratings, users=rows, n_threads=args.threads)
+    k = min(args.k, n)  # more than every item cannot be shown (and would be allocated)
+    items, scores = top_k(result.W, result.H, k, exclude=ratings, users=rows, n_threads=args.threads)
     names = _item_names(args.item_names) if args.item_names else {}
     print(
         f"{args.ratings}: {m} users x {n} items, {ratings.nnz:,} ratings; rank {args.rank}, "
@@ -61,7 +62,7 @@ def run_recommend(args):
     )
     for user, row, user_items, user_scores in zip(wanted, rows, items, scores):
         print()
-        print(f"user {user} ({int(np.diff(ratings.indptr)[row])} ratings): top {args.k} unrated items")
+        print(f"user {user} ({int(np.diff(ratings.indptr)[row])} ratings): top {k} unrated items")
         for rank, (item, score) in enumerate(zip(user_items, user_scores), start=1):
             if item < 0:
                 break
@@ -83,7 +84,7 @@ def add_recommend_command(commands):
     recommend.add_argument(
         "--user", "-u", type=user_ids_type, action="append", required=True, help="user id (repeat, or comma-separate)"
     )
-    recommend.add_argument("-k", type=positive_int, default=10, help="items per user (default 10)")
+    recommend.add_argument("-k", type=positive_int, default=10, help="items per user (default 10; at most all items)")
     recommend.add_argument("-r", "--rank", type=positive_int, default=10, help="rank (default 10)")
     recommend.add_argument(
         "--layout",

@@ -4,21 +4,29 @@ from a folder of text files, a UCI corpus, or a count matrix and a vocabulary.""
 import os
 import sys
 
-from ._arguments import FORMATS, add_fit_options, fraction, loss_type, non_negative_int, positive_int
+from ._arguments import (
+    FORMATS,
+    add_fit_options,
+    encoding_type,
+    fraction,
+    loss_type,
+    non_negative_int,
+    pattern_type,
+    positive_int,
+)
 from ._errors import CommandError
 from ._fitting import check_threads, fit, load_matrix
 
 
 def _read_vocabulary(path):
-    from ..io import FileFormatError
-    from ..io._common import existing_file, open_text
+    from ..io._common import TEXT_ERRORS, existing_file, open_text, text_error
 
     path = existing_file(path)
     try:
         with open_text(path) as file:
             words = [line.rstrip("\r\n") for line in file]
-    except (UnicodeDecodeError, EOFError, OSError) as error:
-        raise FileFormatError(path, f"cannot be read as a vocabulary (one term per line): {error}") from None
+    except TEXT_ERRORS as error:
+        raise text_error(path, error) from None
     while words and not words[-1].strip():
         words.pop()
     return words
@@ -34,7 +42,10 @@ def _text_corpus(folder, args):
         raise CommandError(
             "reading a folder of text needs scikit-learn's vectorizers: pip install 'fastnmf[sklearn]'"
         ) from None
-    files = sorted(path for path in Path(folder).rglob(args.pattern) if path.is_file())
+    try:
+        files = sorted(path for path in Path(folder).rglob(args.pattern) if path.is_file())
+    except (ValueError, NotImplementedError) as error:  # a pattern pathlib refuses (the parser checks most)
+        raise CommandError(f"--pattern {args.pattern!r} cannot be used: {error}") from None
     if not files:
         raise CommandError(f"{folder}: no files match {args.pattern!r} (change it with --pattern).")
     settings = {
@@ -175,9 +186,17 @@ def add_topics_command(commands):
     topics.add_argument("--format", choices=FORMATS, default=None, help="the matrix format if its name does not tell")
     topics.add_argument("--variable", default=None, help="the variable to read from a .mat or .npz file")
     text = topics.add_argument_group("text folders (scikit-learn's vectorizer)")
-    text.add_argument("--pattern", default="*.txt", help="file names to read, searched recursively (default *.txt)")
     text.add_argument(
-        "--encoding", default="utf-8", help="text encoding (default utf-8; undecodable bytes are replaced)"
+        "--pattern",
+        type=pattern_type,
+        default="*.txt",
+        help="file names to read, searched recursively inside SOURCE (default *.txt)",
+    )
+    text.add_argument(
+        "--encoding",
+        type=encoding_type,
+        default="utf-8",
+        help="text encoding (default utf-8; undecodable bytes are replaced)",
     )
     text.add_argument(
         "--stop-words", choices=["english", "none"], default="english", help="stop words (default english)"

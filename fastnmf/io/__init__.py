@@ -17,7 +17,10 @@ column labels the file gives, if any); :func:`load` picks the reader from the
 file name and :func:`save` the writer. SciPy and NumPy do the parsing wherever
 they can. A file that is not what it claims to be raises
 :class:`FileFormatError` (a ``ValueError``) naming the file and, where known,
-the line and field; a missing file raises ``FileNotFoundError``.
+the line and field; a missing file raises ``FileNotFoundError``. A header
+declaring more than the file holds (a tiny file declaring a huge matrix)
+raises FileFormatError too, before anything is allocated. Text may start
+with a UTF-8 byte-order mark, and may be gzip- or bzip2-compressed.
 
 Examples
 --------

@@ -98,13 +98,34 @@ def compression(path):
 
 
 def open_text(path):
-    """Open ``path`` for reading text (UTF-8), decompressing gzip or bzip2."""
+    """Open ``path`` for reading text (UTF-8), decompressing gzip or bzip2.
+
+    A byte-order mark at the start (as Excel and Notepad write UTF-8) is
+    skipped. Decoding and decompression errors come while reading: turn
+    them into a FileFormatError with :func:`text_error`.
+    """
     kind = compression(path)
     if kind == "gzip":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     if kind == "bz2":
-        return bz2.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return bz2.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+# What reading text through open_text raises on a file that is not UTF-8 or
+# whose compression is corrupt or truncated.
+TEXT_ERRORS = (UnicodeDecodeError, EOFError, OSError, zlib.error)
+
+
+def text_error(path, error):
+    """A FileFormatError for one of :data:`TEXT_ERRORS` raised while reading
+    ``path`` through :func:`open_text`."""
+    if isinstance(error, UnicodeDecodeError):
+        return FileFormatError(path, f"is not UTF-8 text: {error}")
+    kind = compression(path)
+    if kind is not None:
+        return FileFormatError(path, f"cannot be read as {kind}-compressed text: {error} (is it truncated or corrupt?)")
+    return FileFormatError(path, f"cannot be read as text: {error}")
 
 
 def open_text_for_writing(path):
@@ -118,7 +139,19 @@ def open_text_for_writing(path):
 # What third-party parsers raise on bytes that are not what they expect
 # (checked on truncated and garbled files): each reader turns these into a
 # FileFormatError that names the file. A missing file is checked before.
-PARSER_ERRORS = (ValueError, TypeError, IndexError, KeyError, EOFError, OSError, zlib.error, struct.error)
+# OverflowError: a number too large for a 64-bit integer, as SciPy's Matrix
+# Market reader reports it.
+PARSER_ERRORS = (
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    EOFError,
+    OSError,
+    zlib.error,
+    struct.error,
+)
 
 _LINE_PREFIX = re.compile(r"^\s*line (\d+):\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
@@ -134,9 +167,14 @@ def format_error(path, prefix, error):
 
 
 def checked_matrix(path, matrix, what="the matrix"):
-    """A matrix just read: 2-D, real, CSR if sparse; else FileFormatError."""
+    """A matrix just read: 2-D, real, CSR if sparse; else FileFormatError.
+
+    A sparse matrix's index arrays are checked in full (column indices
+    within the shape, row pointers non-decreasing): a file can hold any
+    numbers there.
+    """
     if sp.issparse(matrix):
-        matrix = sp.csr_array(matrix)
+        matrix = _checked_csr(path, matrix, what)
     else:
         matrix = np.asarray(matrix)
     if matrix.ndim != 2:
@@ -144,6 +182,62 @@ def checked_matrix(path, matrix, what="the matrix"):
     if matrix.dtype.kind not in "biuf":
         raise FileFormatError(path, f"{what} must hold real numbers; got dtype {matrix.dtype}.")
     return matrix
+
+
+def _checked_csr(path, matrix, what):
+    try:
+        matrix = sp.csr_array(matrix)
+        if matrix.ndim == 2:
+            matrix.check_format(full_check=True)
+    except PARSER_ERRORS as error:
+        raise FileFormatError(path, f"{what} is not a valid sparse matrix: {error}") from None
+    return matrix
+
+
+# A sparse matrix keeps an 8-byte pointer per row (CSR), and a fit a copy
+# with one per column (CSC); where the system does not tell its memory size,
+# this many bytes are assumed.
+POINTER_BYTES = 8
+ASSUMED_MEMORY = 2**40
+
+
+def memory_size():
+    """This machine's physical memory in bytes (:data:`ASSUMED_MEMORY` where
+    the system does not say)."""
+    try:
+        size = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return ASSUMED_MEMORY
+    return size if size > 0 else ASSUMED_MEMORY
+
+
+def describe_bytes(count):
+    """``count`` bytes for people: "512 bytes", "7.28 TiB"."""
+    if count < 1024:
+        return f"{count} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"):
+        count /= 1024
+        if count < 1024:
+            break
+    return f"{count:.3g} {unit}"
+
+
+def check_dimension(path, name, value, *, line=None, field=None):
+    """Refuse a sparse matrix's declared number of rows or columns when its
+    index pointers alone (8 bytes each) would exceed this machine's memory,
+    as a tiny file can declare: a FileFormatError naming ``name``, the
+    declared ``value`` and ``line`` or ``field``."""
+    needed = POINTER_BYTES * (value + 1)
+    memory = memory_size()
+    if needed > memory:
+        raise FileFormatError(
+            path,
+            f"{name} is {value}: a sparse matrix that size needs {describe_bytes(needed)} for its index pointers "
+            f"alone ({POINTER_BYTES} bytes a row or column), more than this machine's memory "
+            f"({describe_bytes(memory)}).",
+            line=line,
+            field=field,
+        )
 
 
 def is_number(text):

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from ._common import (
     PARSER_ERRORS,
+    TEXT_ERRORS,
     FileFormatError,
     LabeledMatrix,
     existing_file,
@@ -21,6 +22,7 @@ from ._common import (
     open_text,
     open_text_for_writing,
     strip_compression_suffix,
+    text_error,
 )
 
 DELIMITERS_BY_SUFFIX = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -70,7 +72,7 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
     Parameters
     ----------
     path : str or os.PathLike
-        The file.
+        The file (UTF-8; a byte-order mark at its start is skipped).
     delimiter : str or None
         The field separator. None: a comma for .csv, a tab for .tsv/.tab,
         otherwise the first of tab, comma, semicolon found on the first
@@ -101,8 +103,10 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
     Raises
     ------
     FileFormatError
-        Naming the line and column of a field that is not a number or of a
-        line with the wrong number of fields.
+        Naming the line and column of a field that is not a number, of a
+        line with the wrong number of fields, or of a header whose number
+        of names differs from the data's number of columns; or for a file
+        that is not UTF-8 text or whose compression is corrupt.
     """
     path = existing_file(path)
     dtype = np.dtype(dtype)
@@ -113,8 +117,8 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
             raise TypeError(f'{name} must be True, False or "infer"; got {value!r}.')
     try:
         first = _first_lines(path, 2)
-    except UnicodeDecodeError as error:
-        raise FileFormatError(path, f"is not UTF-8 text: {error}") from None
+    except TEXT_ERRORS as error:
+        raise text_error(path, error) from None
     if not first:
         raise FileFormatError(path, "is empty: expected delimited numbers.")
     if delimiter is None:
@@ -124,6 +128,8 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
     n_fields = len(first_fields)
     if index and n_fields < 2:
         raise FileFormatError(path, "has an index column but no data column.", line=first[0][0])
+    if header and len(first) > 1:
+        _check_header_length(path, first, delimiter)
     data_start = first[0][0] + 1 if header else first[0][0]
     column_labels = np.array(first_fields[1:] if index else first_fields, dtype=str) if header else None
     values = _read_numbers(path, delimiter, data_start, n_fields, index, dtype)
@@ -131,6 +137,20 @@ def read_csv(path, *, delimiter=None, header=INFER, index=INFER, dtype=np.float6
     if values.shape[0] == 0:
         raise FileFormatError(path, "holds a header but no data lines.")
     return LabeledMatrix(values, row_labels, column_labels, path)
+
+
+def _check_header_length(path, first, delimiter):
+    """The header must name every column: as many fields as the first data
+    line (counting the corner above the row names, if any)."""
+    (header_number, header_line), (data_number, data_line) = first
+    n_header, n_data = len(_split(header_line, delimiter)), len(_split(data_line, delimiter))
+    if n_header != n_data:
+        raise FileFormatError(
+            path,
+            f"the header has {n_header} field{'s' if n_header != 1 else ''}, but the first data line (line "
+            f"{data_number}) has {n_data}: expected one name per column (an empty one above row names).",
+            line=header_number,
+        )
 
 
 def _quoted_fields(line, delimiter):
@@ -243,6 +263,8 @@ def _diagnose(path, delimiter, data_start, n_fields, index, error):
                     return FileFormatError(path, f"{field!r} is not a number.", line=number, field=f"column {column}")
     except FileFormatError as wrong_count:
         return wrong_count
+    except TEXT_ERRORS as scan_error:
+        return text_error(path, scan_error)
     except PARSER_ERRORS as scan_error:
         return FileFormatError(path, f"cannot be read as text: {scan_error}")
     return FileFormatError(path, f"cannot be read as delimited numbers: {error}")

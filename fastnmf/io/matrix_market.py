@@ -1,15 +1,56 @@
 """Matrix Market files (``.mtx``, optionally gzip- or bzip2-compressed),
-read and written by SciPy (``scipy.io.mmread`` / ``mmwrite``)."""
+read and written by SciPy (``scipy.io.mmread`` / ``mmwrite``).
+
+Before SciPy parses a file, its header is read here and checked against the
+file's size, so that a tiny file declaring a huge matrix is refused instead
+of allocated: a "coordinate" file must have room for the entries it
+declares (each entry line takes at least 4 bytes for a pattern, 6 for real
+or integer values, 8 for complex ones, newline included, which the last line
+may lack), an "array" file for its values (at least 2 bytes each, 4 for
+complex ones), and a sparse matrix's rows and columns must
+pass :func:`~fastnmf.io._common.check_dimension`. A compressed file is
+measured decompressed (read through once, not kept in memory).
+"""
 
 import bz2
 import gzip
 import os
+import re
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from ._common import PARSER_ERRORS, LabeledMatrix, checked_matrix, compression, existing_file, format_error
+from ._common import (
+    PARSER_ERRORS,
+    FileFormatError,
+    LabeledMatrix,
+    check_dimension,
+    checked_matrix,
+    compression,
+    existing_file,
+    format_error,
+)
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# SciPy decompresses a path by its name; fastnmf goes by content.
+SCIPY_DECOMPRESSED_SUFFIXES = (".gz", ".bz2")
+INT64_MAX = np.iinfo(np.int64).max
+SIZE_FIELD = re.compile(rb"[0-9]+")
+# The fewest bytes an entry line ("i j v\n") or an array value ("v\n") takes, by field.
+ENTRY_BYTES = {"pattern": 4, "complex": 8}
+VALUE_BYTES = {"complex": 4}
+
+
+@dataclass(frozen=True)
+class _Header:
+    layout: str  # "coordinate" or "array"
+    field: str  # "real", "integer", "complex", "pattern", ...
+    symmetry: str
+    sizes: tuple  # (rows, columns, entries) or (rows, columns)
+    line: int  # the size line's number
+    body_bytes: int  # the bytes after the size line
 
 
 def read_mtx(path):
@@ -19,7 +60,7 @@ def read_mtx(path):
     ----------
     path : str or os.PathLike
         A ``.mtx`` file, plain or compressed (gzip or bzip2, recognized by
-        content).
+        content). A UTF-8 byte-order mark at its start is skipped.
 
     Returns
     -------
@@ -31,18 +72,110 @@ def read_mtx(path):
     ------
     FileFormatError
         For a bad header, a non-numeric or out-of-range entry (naming the
-        line) or a truncated file.
+        line), a truncated file, or sizes the file could not hold (see the
+        module's notes).
     """
     path = existing_file(path)
-    opener = {"gzip": gzip.open, "bz2": bz2.open}.get(compression(path), open)
-    try:
-        with opener(path, "rb") as file:
-            matrix = scipy.io.mmread(file)
-    except PARSER_ERRORS as error:
-        raise format_error(path, "not a valid Matrix Market file", error) from None
+    matrix = _parse(path)
     if np.iscomplexobj(matrix):
         raise format_error(path, "unsupported Matrix Market file", ValueError("it holds complex values."))
     return LabeledMatrix(checked_matrix(path, matrix), path=path)
+
+
+def _parse(path):
+    """scipy.io.mmread's COO matrix or ndarray, after checking the header."""
+    kind = compression(path)
+    opener = {"gzip": gzip.open, "bz2": bz2.open}.get(kind, open)
+    try:
+        with opener(path, "rb") as file:
+            has_bom = file.read(len(UTF8_BOM)) == UTF8_BOM
+            if not has_bom:
+                file.seek(0)
+            header = _read_header(path, file, os.path.getsize(path) if kind is None else None)
+        if header is not None:
+            _check_sizes(path, header, kind)
+        if kind is None and not has_bom and not path.endswith(SCIPY_DECOMPRESSED_SUFFIXES):
+            return scipy.io.mmread(path)  # SciPy's reader opens the file itself
+        # A stream SciPy's reader may still hold after a failure: closed here
+        # only once it has returned (one closed under it aborts the process).
+        source = opener(path, "rb")
+        if has_bom:
+            source.read(len(UTF8_BOM))
+        matrix = scipy.io.mmread(source)
+        source.close()
+        return matrix
+    except FileFormatError:
+        raise
+    except PARSER_ERRORS as error:
+        raise format_error(path, "not a valid Matrix Market file", error) from None
+
+
+def _read_header(path, file, size):
+    """The banner and size line of a Matrix Market file, or None where they
+    are not what this module checks (SciPy then reports the problem).
+    ``size`` is the file's size in bytes, or None for a compressed stream,
+    whose remaining bytes are then counted (read through, not kept).
+
+    Raises
+    ------
+    FileFormatError
+        For a size beyond 64-bit integers, naming the line.
+    """
+    words = file.readline().split()
+    if len(words) != 5 or words[0] != b"%%MatrixMarket" or words[1].lower() != b"matrix":
+        return None
+    layout, field, symmetry = (word.decode("ascii", "replace").lower() for word in words[2:])
+    if layout not in ("coordinate", "array"):
+        return None
+    number = 1
+    while True:
+        line = file.readline()
+        number += 1
+        if not line:
+            return None
+        if line.strip() and not line.startswith(b"%"):
+            break
+    fields = line.split()
+    if len(fields) != (3 if layout == "coordinate" else 2) or not all(SIZE_FIELD.fullmatch(f) for f in fields):
+        return None
+    sizes = tuple(int(field) for field in fields)
+    if max(sizes) > INT64_MAX:
+        raise FileFormatError(
+            path, f"the size line declares {max(sizes)}, beyond 64-bit integers (at most {INT64_MAX}).", line=number
+        )
+    if size is None:
+        body_bytes = sum(len(chunk) for chunk in iter(lambda: file.read(1 << 20), b""))
+    else:
+        body_bytes = size - file.tell()
+    return _Header(layout, field, symmetry, sizes, number, body_bytes)
+
+
+def _check_sizes(path, header, kind):
+    """Refuse sizes that the bytes after the header could not hold."""
+    where = f"the {header.body_bytes} bytes after the header{' (decompressed)' if kind else ''}"
+    rows, columns = header.sizes[:2]
+    if header.layout == "coordinate":
+        check_dimension(path, "the number of rows", rows, line=header.line)
+        check_dimension(path, "the number of columns", columns, line=header.line)
+        entries, each = header.sizes[2], ENTRY_BYTES.get(header.field, 6)
+        what = f"{entries} entries"
+    else:
+        if header.symmetry == "general" or rows != columns:
+            entries = rows * columns
+        elif header.symmetry == "skew-symmetric":
+            entries = rows * (rows - 1) // 2
+        else:
+            entries = rows * (rows + 1) // 2
+        each = VALUE_BYTES.get(header.field, 2)
+        what = f"a {rows} x {columns} array ({entries} values)"
+    capacity = (header.body_bytes + 1) // each  # the last line may lack its newline
+    if entries > capacity:
+        raise FileFormatError(
+            path,
+            f"the header declares {what}, but {where} hold at most {capacity} "
+            f"(each takes at least {each} bytes): is the file truncated?",
+            line=header.line,
+        )
 
 
 def write_mtx(path, matrix, *, comment=""):

@@ -23,7 +23,8 @@ def read_ratings(path, *, layout="auto", dtype=np.float64):
     Parameters
     ----------
     path : str or os.PathLike
-        The ratings file.
+        The ratings file: UTF-8 text (a byte-order mark at its start is
+        skipped), plain or compressed (gzip or bzip2, recognized by content).
     layout : {"auto", "movielens-100k", "movielens-1m", "csv"}
         See :func:`fastnmf.recommend.load_ratings`.
     dtype : float64 or float32
@@ -39,13 +40,13 @@ def read_ratings(path, *, layout="auto", dtype=np.float64):
     Raises
     ------
     FileFormatError
-        For a malformed line or a pair rated twice, naming the line.
+        For a malformed line, a pair rated twice or a rating beyond the
+        range of ``dtype``, naming the line; for text that is not UTF-8 or
+        compression that is corrupt.
     """
     path = existing_file(path)
     try:
         ratings = load_ratings(path, layout=layout, dtype=dtype)
-    except UnicodeDecodeError as error:
-        raise FileFormatError(path, f"is not UTF-8 text: {error}") from None
     except ValueError as error:
         message = str(error)
         if not message.startswith(path):

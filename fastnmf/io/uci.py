@@ -14,9 +14,20 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import PARSER_ERRORS, FileFormatError, LabeledMatrix, existing_file, open_text, open_text_for_writing
+from ._common import (
+    PARSER_ERRORS,
+    TEXT_ERRORS,
+    FileFormatError,
+    LabeledMatrix,
+    check_dimension,
+    existing_file,
+    open_text,
+    open_text_for_writing,
+    text_error,
+)
 
 HEADER_NAMES = ("D (the number of documents)", "W (the number of words)", "NNZ (the number of entries)")
+INT64_MAX = np.iinfo(np.int64).max
 DOCWORD_NAME = re.compile(r"^docword\.(.+)\.txt(\.gz|\.bz2)?$", re.IGNORECASE)
 
 
@@ -55,7 +66,9 @@ def read_uci(path, vocab=None, *, dtype=np.float64):
         For a bad header line, an entry that is not three integers or whose
         ids are outside 1..D and 1..W (naming its line), a count of entries
         that differs from NNZ (e.g. a truncated file), or a vocabulary whose
-        length differs from W.
+        length differs from W. Also for a D or W so large that the sparse
+        matrix's index pointers alone (8 bytes a document or word) would not
+        fit in this machine's memory, as a tiny file can declare.
     """
     path = existing_file(path)
     dtype = np.dtype(dtype)
@@ -67,6 +80,8 @@ def read_uci(path, vocab=None, *, dtype=np.float64):
             entries = _read_entries(path, file)
     except FileFormatError:
         raise
+    except TEXT_ERRORS as error:
+        raise text_error(path, error) from None
     except PARSER_ERRORS as error:
         raise FileFormatError(path, f"cannot be read as UCI bag-of-words text: {error}") from None
     _check_entries(path, entries, n_docs, n_words, nnz)
@@ -86,11 +101,13 @@ def _read_header(path, file):
         if not line:
             raise FileFormatError(path, f"ends before the header line for {name}.", line=line_number)
         text = line.strip()
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise FileFormatError(
                 path, f"expected {name} as a single non-negative integer; got {text!r}.", line=line_number
             )
         values.append(int(text))
+        if line_number < 3:
+            check_dimension(path, name, values[-1], line=line_number)
     return values
 
 
@@ -119,10 +136,13 @@ def _diagnose(path, error):
             if len(fields) != 3:
                 return FileFormatError(path, f"expected 'docID wordID count'; got {line.strip()!r}.", line=number)
             for name, field in zip(("docID", "wordID", "count"), fields):
-                if not field.isdigit():
+                if not (field.isascii() and field.isdigit()):
                     return FileFormatError(
                         path, f"{name} {field!r} is not a non-negative integer.", line=number, field=name
                     )
+                if int(field) > INT64_MAX:
+                    message = f"{name} {field} is beyond 64-bit integers (at most {INT64_MAX})."
+                    return FileFormatError(path, message, line=number, field=name)
     return FileFormatError(path, f"cannot be read as 'docID wordID count' lines: {error}")
 
 
@@ -161,8 +181,8 @@ def _read_vocab(path, vocab, n_words):
     try:
         with open_text(vocab) as file:
             words = [line.rstrip("\r\n") for line in file]
-    except PARSER_ERRORS as error:
-        raise FileFormatError(vocab, f"cannot be read as a vocabulary (one word per line): {error}") from None
+    except TEXT_ERRORS as error:
+        raise text_error(vocab, error) from None
     while words and not words[-1].strip():
         words.pop()
     if len(words) != n_words:
