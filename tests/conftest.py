@@ -1,7 +1,10 @@
 """Shared fixtures: Numba thread counts, tolerances per dtype, the solver
-options that select multiplicative updates, and small test matrices."""
+options that select multiplicative updates, small test matrices, and the
+sample matrices and message helpers of the fastnmf.io tests."""
 
 import inspect
+import os
+import re
 
 import numba
 import numpy as np
@@ -20,6 +23,7 @@ MU = {"solver": "mu"} if "solver" in inspect.signature(fastnmf.nmf).parameters e
 # The losses by beta, as the tests name them.
 BETAS = [2.0, 1.0, 0.0, 0.5, 1.5, 3.0]
 POSITIVE_BETAS = [b for b in BETAS if b > 0]
+ALL_BETAS = BETAS + [-0.5]  # any real beta, not only the named losses
 
 MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 
@@ -102,3 +106,37 @@ def data(beta, layout="dense", dtype=np.float64, m=12, n=9, seed=0):
 def factors(m, n, r, dtype=np.float64, seed=1):
     rng = np.random.default_rng(seed)
     return (rng.random((m, r)) + 0.1).astype(dtype), (rng.random((r, n)) + 0.1).astype(dtype)
+
+
+# --------------------------------------------------------------------------
+# Sample matrices and helpers of the fastnmf.io tests
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dense():
+    return np.random.default_rng(0).random((4, 3))
+
+
+@pytest.fixture
+def counts():
+    """A documents x words count matrix with an empty row and column."""
+    matrix = np.array([[2, 0, 1, 0], [0, 0, 0, 0], [1, 3, 0, 0], [0, 1, 4, 0]], dtype=np.float64)
+    return sp.csr_array(matrix)
+
+
+def write_text(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def at(path, message):
+    """A regex for a FileFormatError message: the file's full name first
+    (exactly once), then ``message``."""
+    return "^" + re.escape(str(path)) + "(?!.*" + re.escape(os.path.basename(str(path))) + ")" + message
+
+
+def assert_same_sparse(A, B):
+    assert sp.issparse(A) and sp.issparse(B)
+    assert A.shape == B.shape
+    np.testing.assert_array_equal(sp.csr_array(A).toarray(), sp.csr_array(B).toarray())

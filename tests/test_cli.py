@@ -289,19 +289,31 @@ def test_more_mistakes_in_process(tmp_path, capsys, arguments, message):
     assert line.startswith("fastnmf: error: ") and message in line
 
 
-def test_floating_point_error_in_a_fit_is_one_line(tmp_path, capsys, monkeypatch):
-    """Regression: a FloatingPointError raised by nmf printed a traceback."""
+@pytest.mark.parametrize(
+    "error, rank, expected",
+    [
+        (FloatingPointError("the objective became inf after 3 iterations"), "1",
+         "fastnmf: error: {m}: the objective became inf after 3 iterations"),
+        (MemoryError("Unable to allocate 7.28 TiB for an array with shape (2, 1000000000000)"), "1000000000000",
+         "fastnmf: error: 'factorize {m} -r 1000000000000' does not fit in this machine's memory: "
+         "Unable to allocate 7.28 TiB for an array with shape (2, 1000000000000). "
+         "Ask for less (a smaller rank, fewer items, a smaller input)."),
+    ],
+    ids=["overflowing-fit", "out-of-memory"],
+)  # fmt: skip
+def test_errors_of_a_fit_are_one_line(tmp_path, capsys, monkeypatch, error, rank, expected):
+    """Regression: a FloatingPointError raised by nmf, and the MemoryError of
+    factorize -r 1000000000000, printed tracebacks."""
     import fastnmf
 
-    def overflowing_nmf(*args, **kwargs):
-        raise FloatingPointError("the objective became inf after 3 iterations")
+    def failing_nmf(*args, **kwargs):
+        raise error
 
-    monkeypatch.setattr(fastnmf, "nmf", overflowing_nmf)
+    monkeypatch.setattr(fastnmf, "nmf", failing_nmf)
     np.save(tmp_path / "m.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
-    status = main(["factorize", str(tmp_path / "m.npy"), "-r", "1", "-o", str(tmp_path / "o")])
+    status = main(["factorize", str(tmp_path / "m.npy"), "-r", rank, "-o", str(tmp_path / "o")])
     assert status == 1
-    line = one_error_line(capsys.readouterr().err)
-    assert line == f"fastnmf: error: {tmp_path / 'm.npy'}: the objective became inf after 3 iterations"
+    assert one_error_line(capsys.readouterr().err) == expected.format(m=tmp_path / "m.npy")
 
 
 @pytest.mark.parametrize(
@@ -324,24 +336,6 @@ def test_topics_text_options_are_checked(tmp_path, capsys, option, value, messag
     assert exit.value.code == 2
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith(f"fastnmf topics: error: {message}") and f"got {value!r}" in line
-
-
-def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
-    """Regression: factorize -r 1000000000000 ended in a MemoryError traceback."""
-    import fastnmf
-
-    def unallocatable_nmf(*args, **kwargs):
-        raise MemoryError("Unable to allocate 7.28 TiB for an array with shape (2, 1000000000000)")
-
-    monkeypatch.setattr(fastnmf, "nmf", unallocatable_nmf)
-    np.save(tmp_path / "m.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
-    status = main(["factorize", str(tmp_path / "m.npy"), "-r", "1000000000000", "-o", str(tmp_path / "o")])
-    assert status == 1
-    line = one_error_line(capsys.readouterr().err)
-    assert line.startswith(
-        f"fastnmf: error: 'factorize {tmp_path / 'm.npy'} -r 1000000000000' does not fit in this machine's memory: "
-        "Unable to allocate 7.28 TiB"
-    )
 
 
 def test_recommend_k_beyond_the_items_shows_them_all(tmp_path, capsys):
