@@ -46,7 +46,7 @@ class Problem:
 NOTHING_OBSERVED = "mask leaves nothing observed: it must have at least one positive weight."
 
 
-class NothingObserved(ValueError):
+class NothingObservedError(ValueError):
     """The mask leaves no entry of V observed; ``shape`` and ``dtype`` are
     V's (and its working dtype), for :func:`fastnmf.recommend.fold_in`,
     whose answer is then all zeros."""
@@ -99,7 +99,7 @@ def _observed_problem(X, beta, name):
     weights = X.weights if X.weights.shape[0] else None
     observed = X.data if weights is None else X.data[weights > 0]
     if observed.size == 0:
-        raise NothingObserved(
+        raise NothingObservedError(
             f"mask leaves nothing observed: {name} needs at least one observed entry.", X.shape, X.data.dtype
         )
     if beta <= 0 and (observed == 0).any():
@@ -132,7 +132,7 @@ def _masked_problem(V, beta, mask):
     if not is_sparse and not is_sparse_mask:
         observed = M > 0
         if not observed.any():
-            raise NothingObserved(NOTHING_OBSERVED, shape, dtype)
+            raise NothingObservedError(NOTHING_OBSERVED, shape, dtype)
         values = X[observed]
         if np.isnan(values).any():
             raise ValueError("V holds NaN where mask is non-zero: mask out every NaN (e.g. mask=~np.isnan(V)).")
@@ -183,7 +183,7 @@ def _check_mask(mask, shape, dtype):
         M.indices = M.indices.astype(index_dtype, copy=False)
         M.indptr = M.indptr.astype(index_dtype, copy=False)
         if M.nnz == 0:
-            raise NothingObserved(NOTHING_OBSERVED, shape, dtype)
+            raise NothingObservedError(NOTHING_OBSERVED, shape, dtype)
         return M
     M = np.asarray(mask)
     if M.dtype.kind not in "biuf":

@@ -6,12 +6,9 @@ as ``read_ratings``. Users point it at their own copy: MovieLens's terms
 forbid redistributing it.
 """
 
-import bz2
 import contextlib
 import csv
-import gzip
 import os
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,31 +83,15 @@ def _id_map(ids):
     return as_int[order], rank[text_codes]
 
 
-# The first bytes of a gzip and a bzip2 stream.
-_MAGIC = {b"\x1f\x8b": gzip.open, b"BZ": bz2.open}
-
-
-def _open_text(path):
-    """``path`` as UTF-8 text, decompressed if it is gzip or bzip2 (told by
-    its first bytes), a byte-order mark at its start skipped."""
-    with open(path, "rb") as file:
-        head = file.read(2)
-    opener = _MAGIC.get(head)
-    if opener is None:
-        return open(path, encoding="utf-8-sig", newline="")
-    return opener(path, "rt", encoding="utf-8-sig", newline="")
-
-
 @contextlib.contextmanager
-def _reading(path):
-    """Decoding and decompression errors while reading ``path``, as a
-    ValueError naming it."""
+def _reading(path, errors, as_file_error):
+    """``errors`` while reading ``path`` (undecodable text, corrupt
+    compression) as the FileFormatError ``as_file_error`` makes, a
+    ValueError that names the file."""
     try:
         yield
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: is not UTF-8 text: {error}") from None
-    except (EOFError, OSError, zlib.error) as error:
-        raise ValueError(f"{path}: cannot be read as compressed text: {error} (truncated or corrupt?)") from None
+    except errors as error:
+        raise as_file_error(path, error) from None
 
 
 def load_ratings(path, *, layout="auto", dtype=np.float64):
@@ -159,7 +140,11 @@ def load_ratings(path, *, layout="auto", dtype=np.float64):
     path = os.fspath(path)
     users, items, values, line_numbers = [], [], [], []
     largest = float(np.finfo(dtype).max)
-    with _open_text(path) as file, _reading(path):
+    # fastnmf.io's text opener (gzip, bzip2, a byte-order mark): imported here,
+    # since fastnmf.io itself imports this module.
+    from .io._common import TEXT_ERRORS, open_text, text_error
+
+    with open_text(path) as file, _reading(path, TEXT_ERRORS, text_error):
         for number, line in enumerate(file, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 from ._api import check_fixed_H, transform
 from ._jit import read_only
 from ._kernels.recommend import predict_pairs, top_k_rows
-from ._problem import NothingObserved
+from ._problem import NothingObservedError
 from ._ratings_file import LAYOUTS, Ratings, load_ratings
 from ._threads import numba_threads
 from ._validation import (
@@ -321,7 +321,7 @@ def fold_in(
             V, H, loss=loss, mask=mask, max_iter=max_iter, tol=tol, alpha_W=alpha_W,
             l1_ratio=l1_ratio, regularization_scale=regularization_scale, n_threads=n_threads,
         )  # fmt: skip
-    except NothingObserved as nothing:  # nobody in the batch has rated anything (transform has nothing to fit)
+    except NothingObservedError as nothing:  # nobody in the batch has rated anything (transform has nothing to fit)
         m, n = nothing.shape
         return np.zeros((m, check_fixed_H(H, n).shape[0]), dtype=nothing.dtype)
 

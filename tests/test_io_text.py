@@ -346,7 +346,7 @@ def test_ratings_byte_order_mark_and_compression(tmp_path, compress):
     with pytest.raises(FileFormatError, match=at(tmp_path / "twice.data", r", line 2: user '1' rated item '1' again")):
         read_ratings(tmp_path / "twice.data")
     (tmp_path / "cut.data").write_bytes(gzip.compress(content)[:15])
-    with pytest.raises(FileFormatError, match=at(tmp_path / "cut.data", r": cannot be read as compressed text")):
+    with pytest.raises(FileFormatError, match=at(tmp_path / "cut.data", r": cannot be read as gzip-compressed text")):
         read_ratings(tmp_path / "cut.data")
 
 
