@@ -190,6 +190,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_components = self._check_n_components(H)
         init = self._initial_factors(X, W, H, n_components)
         options = self._solver_options(beta)
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False; got {self.shuffle!r}.")
         if self.shuffle:
             warnings.warn(
                 "shuffle=True has no effect: fastnmf's HALS updates the components in order.", UserWarning, stacklevel=2

@@ -130,6 +130,8 @@ def test_shuffle_is_accepted_and_warns_that_it_does_nothing():
     with pytest.warns(UserWarning, match="shuffle=True has no effect"):
         shuffled = NMF(n_components=2, random_state=0, max_iter=500, shuffle=True).fit(X)
     np.testing.assert_array_equal(shuffled.components_, plain.components_)
+    with pytest.raises(TypeError, match="shuffle must be True or False; got 'yes'"):
+        NMF(n_components=2, shuffle="yes").fit(X)
 
 
 def test_sparse_input_gives_the_dense_result():
