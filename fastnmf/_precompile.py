@@ -2,14 +2,17 @@
 cores at once (``fastnmf precompile``).
 
 Numba compiles on one thread, and compiling every kernel for float32 and
-float64 takes about 30 s on the 2-core development machine (see "Compile
+float64 takes about 40 s on the 2-core development machine (see "Compile
 cost" in docs/performance.md). Each kernel compiles independently, so this
 module hands groups of kernels to worker processes, which write the
 compiled code to the cache that every later process loads from (0.2 s for
 a first fit). A kernel is compiled by exactly one worker: two processes
 saving the same function's cache entries at once could leave its index
 pointing at the other's data file. The helpers that kernels call are not
-cached at all (see :mod:`fastnmf._jit`), so they cannot collide either.
+cached at all (see :mod:`fastnmf._jit`), so they cannot collide either; the
+block kernels that parallel kernels take as arguments are cached, and are
+entries of their own here (a parallel kernel's signature needs only their
+declared type, not their code).
 
 The signatures are the ones fits and the recommendation functions pass:
 C-ordered arrays, int32 CSR indices (SciPy's), float32 or float64 values,
@@ -28,54 +31,55 @@ import subprocess
 import sys
 import time
 
+from typing import NamedTuple
+
 from numba import types
+
+from ._jit import argument_types, block_type
 
 DTYPES = (types.float32, types.float64)
 
-# The argument kinds of each kernel: "A" a 2-D array of the working dtype, "a"
-# a 1-D one, "T" a 3-D one, "x" a scalar of the working dtype, "l" a 1-D
-# float64 array (loss parts), "q" a float64 scalar, "i" a 1-D int32 array (CSR
-# indptr, indices), "k" a 1-D int64 array (chunk bounds), "K" a 2-D int64
-# array, "n" an int64 scalar, "b" a bool. The arrays a kernel only reads come
-# read-only (``fastnmf._jit.read_only``): "R" and "r" a 2-D and a 1-D one of
-# the working dtype (V's values, weights), "I" a 1-D int32 one (V's indptr and
-# indices), "J" a 1-D int64 one (user or item indices).
-KERNELS = {
-    # name: (module under fastnmf._kernels, argument kinds, seconds to compile both dtypes on the development machine)
-    "unweighted_tile_terms": ("dense", "RRAAxxnnAAlbb", 11.3),
-    "weighted_tile_terms": ("dense", "RRAAxxnnAAlbb", 11.5),
-    "csr_observed_terms": ("csr", "IIrrAAxxkAAlbb", 6.4),
-    "csr_sampled_numerator": ("csr", "IIrAAxxkAlbb", 5.4),
-    "hals_rows": ("hals", "AAAaaxknq", 2.6),
-    "hals_lanes": ("hals", "AAAaaxknqn", 5.1),
-    "multiplicative_update": ("update", "AAAAaaxxx", 2.4),
-    "gram_parts": ("gram", "AkT", 2.2),
-    "csr_times_dense": ("csr", "IIrAkAb", 1.8),
-    "row_block_products": ("gram", "RAnA", 1.0),
-    "top_k_rows": ("recommend", "AJJJKA", 3.2),
-    "predict_pairs": ("recommend", "JJRRa", 1.0),
-}
 
-_FIXED = {
-    "l": types.Array(types.float64, 1, "C"),
-    "q": types.float64,
-    "i": types.Array(types.int32, 1, "C"),
-    "I": types.Array(types.int32, 1, "C", readonly=True),
-    "k": types.Array(types.int64, 1, "C"),
-    "J": types.Array(types.int64, 1, "C", readonly=True),
-    "K": types.Array(types.int64, 2, "C"),
-    "n": types.int64,
-    "b": types.boolean,
+class Kernel(NamedTuple):
+    """A parallel kernel or block kernel of fastnmf._kernels, as this module
+    compiles it."""
+
+    module: str  # under fastnmf._kernels
+    kinds: str  # argument kinds: letters of fastnmf._jit.argument_types, and "F" for the body
+    seconds: float  # to compile for both dtypes on the development machine, for partition()
+    body: str = ""  # the block kernel that a parallel kernel's "F" argument is (fastnmf._jit.block_kernel)
+
+
+KERNELS = {
+    "tile_row_blocks": Kernel("dense", "FRRAAxxnnAAlbb", 1.2, body="unweighted_tile_rows"),
+    "unweighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 5.0),
+    "weighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 4.4),
+    "observed_chunks": Kernel("csr", "FIIrrAAxxkAAlbb", 1.0, body="observed_rows"),
+    "observed_rows": Kernel("csr", "IIrrAAxxnnAAbb", 4.0),
+    "sampled_chunks": Kernel("csr", "FIIrAAxxkAlbb", 1.0, body="sampled_rows"),
+    "sampled_rows": Kernel("csr", "IIrAAxxnnAbb", 3.0),
+    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 0.8, body="sweep_rows"),
+    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 1.5),
+    "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, body="sweep_lanes"),
+    "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.2),
+    "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.3),
+    "gram_parts": Kernel("gram", "AkT", 2.1),
+    "csr_times_dense": Kernel("csr", "IIrAkAb", 1.5),
+    "row_block_products": Kernel("gram", "RAnA", 1.0),
+    "select_rows": Kernel("recommend", "FAJJJKA", 0.8, body="top_k_row"),
+    "top_k_row": Kernel("recommend", "AJJJKAn", 1.5),
+    "predict_pairs": Kernel("recommend", "JJRRa", 1.1),
 }
 
 
 def signature(name, dtype):
     """The argument types of kernel ``name`` for values of ``dtype`` (a Numba float type)."""
-    typed = {"A": types.Array(dtype, 2, "C"), "a": types.Array(dtype, 1, "C"), "T": types.Array(dtype, 3, "C")}
-    typed["R"] = types.Array(dtype, 2, "C", readonly=True)
-    typed["r"] = types.Array(dtype, 1, "C", readonly=True)
-    typed["x"] = dtype
-    return tuple(typed[kind] if kind in typed else _FIXED[kind] for kind in KERNELS[name][1])
+    kernel = KERNELS[name]
+    if "F" not in kernel.kinds:
+        return argument_types(kernel.kinds, dtype)
+    first, rest = kernel.kinds.split("F")
+    function = block_type(dispatcher(kernel.body), dtype)
+    return (*argument_types(first, dtype), function, *argument_types(rest, dtype))
 
 
 def solver_paths(dtype):
@@ -119,7 +123,7 @@ def dispatcher(name):
     """The Numba dispatcher of kernel ``name``."""
     import importlib
 
-    return getattr(importlib.import_module(f"fastnmf._kernels.{KERNELS[name][0]}"), name)
+    return getattr(importlib.import_module(f"fastnmf._kernels.{KERNELS[name].module}"), name)
 
 
 def compile_kernels(names):
@@ -141,10 +145,10 @@ def partition(names, jobs):
     the longest first, each to the group with the least so far."""
     groups = [[] for _ in range(min(jobs, len(names)))]
     loads = [0.0] * len(groups)
-    for name in sorted(names, key=lambda n: -KERNELS[n][2]):
+    for name in sorted(names, key=lambda n: -KERNELS[n].seconds):
         g = loads.index(min(loads))
         groups[g].append(name)
-        loads[g] += KERNELS[name][2]
+        loads[g] += KERNELS[name].seconds
     return [group for group in groups if group]
 
 

@@ -13,12 +13,14 @@ import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numpy.testing import assert_array_equal
 
 import fastnmf
 import fastnmf._kernels
 import fastnmf.recommend
 from fastnmf import _kernels as K
 from fastnmf import _precompile
+from fastnmf._jit import _BLOCK_KERNELS, argument_types, block_kernel, block_type, first_class
 from fastnmf.cli import main
 
 # Two cheap kernels for the tests that compile (a second or two each).
@@ -36,10 +38,19 @@ def parallel_kernels():
     return found
 
 
-def test_every_parallel_kernel_is_precompiled():
-    assert set(parallel_kernels()) == set(_precompile.KERNELS)
-    for name in _precompile.KERNELS:
-        assert _precompile.dispatcher(name) is parallel_kernels()[name]
+def block_kernels():
+    """{name: dispatcher} of every block kernel (fastnmf._jit.block_kernel) in fastnmf._kernels."""
+    return {body.__name__: body for body in _BLOCK_KERNELS if body.py_func.__module__.startswith("fastnmf._kernels.")}
+
+
+def test_every_parallel_kernel_and_block_kernel_is_precompiled():
+    compiled = {**parallel_kernels(), **block_kernels()}
+    assert set(compiled) == set(_precompile.KERNELS)
+    for name, kernel in _precompile.KERNELS.items():
+        assert _precompile.dispatcher(name) is compiled[name]
+        assert ("F" in kernel.kinds) == bool(kernel.body)
+        if kernel.body:
+            assert kernel.body in block_kernels()
 
 
 def read_only(A):
@@ -66,13 +77,26 @@ def test_signatures_are_those_of_the_calls(monkeypatch, writeable):
 
         return call
 
-    for name in K.__all__:
-        if name in _precompile.KERNELS:
-            monkeypatch.setattr(K, name, recording(name, getattr(K, name)))
-    for name in ("unweighted_tile_terms", "weighted_tile_terms"):  # called by K.dense_tile_terms, which picks one
-        monkeypatch.setattr(K.dense, name, recording(name, getattr(K.dense, name)))
-    for name in ("predict_pairs", "top_k_rows"):
-        monkeypatch.setattr(fastnmf.recommend, name, recording(name, getattr(fastnmf.recommend, name)))
+    # Every parallel kernel, wherever it is looked up: its module (the functions
+    # that call it with the first-class function of its blocks), fastnmf._kernels
+    # and fastnmf.recommend.
+    for name, kernel in _precompile.KERNELS.items():
+        if name in block_kernels():  # called through first_class, below
+            continue
+        dispatcher = _precompile.dispatcher(name)
+        for module in (importlib.import_module(f"fastnmf._kernels.{kernel.module}"), K, fastnmf.recommend):
+            if getattr(module, name, None) is dispatcher:
+                monkeypatch.setattr(module, name, recording(name, dispatcher))
+    # The block kernels, through the first-class functions that the kernels' modules ask for.
+    def recording_first_class(body, dtype, index=np.int32):
+        _, kinds = _BLOCK_KERNELS[body]
+        seen[body.__name__].add(argument_types(kinds, numba.from_dtype(dtype), numba.from_dtype(np.dtype(index))))
+        return first_class(body, dtype, index)
+
+    for kernel in _precompile.KERNELS.values():
+        module = importlib.import_module(f"fastnmf._kernels.{kernel.module}")
+        if hasattr(module, "first_class"):
+            monkeypatch.setattr(module, "first_class", recording_first_class)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastnmf.ConvergenceWarning)
         for dtype in (np.float32, np.float64):
@@ -98,7 +122,7 @@ def test_partition_balances_and_keeps_each_kernel_once():
         assert len(groups) == min(jobs, len(names))
         assert sorted(name for group in groups for name in group) == sorted(names)
     loads = [sum(_precompile.KERNELS[n][2] for n in group) for group in _precompile.partition(names, 2)]
-    assert max(loads) - min(loads) <= max(cost for _, _, cost in _precompile.KERNELS.values())
+    assert max(loads) - min(loads) <= max(kernel.seconds for kernel in _precompile.KERNELS.values())
 
 
 @pytest.mark.parametrize(
@@ -149,9 +173,41 @@ def test_command_fills_the_cache_a_new_process_loads(tmp_path, monkeypatch, caps
 def test_a_failing_worker_is_reported(monkeypatch, capsys):
     """A kernel the worker process does not know: it fails, and its error
     output is in the message."""
-    monkeypatch.setitem(_precompile.KERNELS, "no_such_kernel", ("csr", "A", 1.0))
+    monkeypatch.setitem(_precompile.KERNELS, "no_such_kernel", _precompile.Kernel("csr", "A", 1.0))
     with pytest.raises(RuntimeError, match="(?s)compiling no_such_kernel failed:.*KeyError"):
         _precompile.precompile(jobs=1, names=["no_such_kernel"])
-    monkeypatch.setattr(_precompile, "KERNELS", {"no_such_kernel": ("csr", "A", 1.0)})
+    monkeypatch.setattr(_precompile, "KERNELS", {"no_such_kernel": _precompile.Kernel("csr", "A", 1.0)})
     assert main(["precompile"]) == 1
     assert capsys.readouterr().err.startswith("fastnmf: error: compiling no_such_kernel failed:")
+
+
+def test_a_block_kernel_is_called_through_its_address(tmp_path, monkeypatch):
+    """first_class gives the body compiled for the dtype, with the declared
+    type; a parallel kernel calls it through that type, so its own code holds
+    none of the body's. A body whose result is not of its declared kind is
+    refused."""
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # the bodies below are cached like the real ones
+
+    @block_kernel("q", "An")
+    def row_sum(A, i):
+        return np.float64(A[i].sum())
+
+    @numba.njit(parallel=True)
+    def row_sums(body, A, out):
+        for i in numba.prange(A.shape[0]):
+            out[i] = body(A, np.int64(i))
+
+    A = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+    body = first_class(row_sum, A.dtype)
+    assert first_class(row_sum, np.float32) is body
+    assert numba.typeof(body) == block_type(row_sum, numba.float32)
+    out = np.empty(3)
+    row_sums(body, A, out)
+    assert_array_equal(out, [1.0, 5.0, 9.0])
+
+    @block_kernel("x", "An")
+    def row_total(A, i):
+        return np.float64(A[i].sum())  # declared: the working dtype
+
+    with pytest.raises(TypeError, match="row_total returns float64, not its declared kind"):
+        first_class(row_total, np.float32)

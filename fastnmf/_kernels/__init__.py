@@ -2,7 +2,7 @@
 None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
-from .dense import dense_tile_terms, unweighted_tile_terms, weighted_tile_terms
+from .dense import dense_tile_terms
 from .gram import gram_parts, row_block_products
 from .hals import hals_lanes, hals_rows
 from .update import multiplicative_update
@@ -17,6 +17,4 @@ __all__ = [
     "hals_rows",
     "multiplicative_update",
     "row_block_products",
-    "unweighted_tile_terms",
-    "weighted_tile_terms",
 ]

@@ -1,14 +1,13 @@
 """The parallel kernels over all m x n entries: the terms of the update on a
 dense V, and the denominator over every entry of a sparse V for beta other
-than 1 and 2, by tiles (BLAS for the products, called from the kernel); one
-kernel for unweighted updates and one for weighted ones, behind
+than 1 and 2, by tiles (BLAS for the products, called from the kernel), behind
 :func:`dense_tile_terms`.
 """
 
 import numpy as np
 from numba import prange
 
-from .._jit import inlined_kernel, kernel, serial_kernel
+from .._jit import block_kernel, first_class, inlined_kernel, kernel, serial_kernel
 from .elementwise import NORMAL_MIN, clamp, divergence, kl_log_term, log_of_normal, power
 from .rows import add_row, zero_row
 
@@ -48,51 +47,49 @@ def dense_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den
     The tiles' size depends on r only, never on the number of threads, so
     neither do the results.
 
-    Unweighted and weighted calls go to two kernels, :func:`unweighted_tile_terms`
-    and :func:`weighted_tile_terms`, each with its own written-out loops
-    (:func:`_tile_coefficients`, :func:`_weighted_tile_coefficients`): a fit
-    compiles only the one it needs (in one kernel, the weighted loops made
-    the first dense KL fit on a machine take 10.0 s instead of 5.8 s). The
-    two are written out rather than made by one factory: closures from the
-    same factory share a qualified name and a line, which is what Numba's
-    cache names its entries by.
+    The parallel loop is :func:`tile_row_blocks`; each block runs
+    :func:`unweighted_tile_rows` or :func:`weighted_tile_rows`, a first-class
+    function argument of the kernel (:func:`fastnmf._jit.block_kernel`).
+    Each body has its own written-out loops (:func:`_tile_coefficients`,
+    :func:`_weighted_tile_coefficients`), so a fit compiles only the one it
+    needs (with both in one body, the first dense KL fit on a machine took
+    10.0 s instead of 5.8 s); the kernel is the same for both.
     """
-    kernel = weighted_tile_terms if weights.shape[0] else unweighted_tile_terms
-    kernel(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den)
+    body = weighted_tile_rows if weights.shape[0] else unweighted_tile_rows
+    rows = first_class(body, A.dtype)
+    tile_row_blocks(rows, X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den)
 
 
 @kernel
-def unweighted_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den):
-    """:func:`dense_tile_terms` with no weights (``weights`` empty)."""
+def tile_row_blocks(rows, X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den):
+    """The parallel loop of :func:`dense_tile_terms`: ``rows`` (a body such
+    as :func:`unweighted_tile_rows`) on each block of ``tile_rows`` rows."""
     p = A.shape[0]
     for b in prange((p + tile_rows - 1) // tile_rows):
         first = b * tile_rows
         last = min(first + tile_rows, p)
-        loss_parts[b] = _tile_rows(
-            None, X, weights, A, B, beta, eps, first, last, tile_cols, num, den, with_loss, with_den
-        )
+        loss_parts[b] = rows(X, weights, A, B, beta, eps, first, last, tile_cols, num, den, with_loss, with_den)
 
 
-@kernel
-def weighted_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den):
-    """:func:`dense_tile_terms` with weights."""
-    p = A.shape[0]
-    for b in prange((p + tile_rows - 1) // tile_rows):
-        first = b * tile_rows
-        last = min(first + tile_rows, p)
-        loss_parts[b] = _tile_rows(
-            True, X, weights, A, B, beta, eps, first, last, tile_cols, num, den, with_loss, with_den
-        )
+@block_kernel("q", "RRAAxxnnnAAbb")
+def unweighted_tile_rows(X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
+    """:func:`dense_tile_terms` for rows i0..i1-1 with no weights (``weights`` empty)."""
+    return _tile_rows(None, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den)
 
 
-@serial_kernel
+@block_kernel("q", "RRAAxxnnnAAbb")
+def weighted_tile_rows(X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
+    """:func:`dense_tile_terms` for rows i0..i1-1 with weights."""
+    return _tile_rows(True, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den)
+
+
+@inlined_kernel
 def _tile_rows(weighted, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
     """dense_tile_terms for rows i0..i1-1 of X, the tiles one after the
     other, ``weighted`` (None or True) choosing the function that turns each
-    tile of A B^T into coefficients; returns their objective. (A serial
-    function called once per block:
-    compiled inside the parallel loop, the same code took 0.8 s longer to
-    compile per dtype.)"""
+    tile of A B^T into coefficients; returns their objective. Inlined into
+    the two bodies, so that its code is compiled once in each (as a function
+    of its own, it was compiled again in the body that calls it)."""
     one = eps / eps
     q = B.shape[0]
     r = A.shape[1]

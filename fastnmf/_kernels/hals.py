@@ -6,10 +6,9 @@ Phan 2009), which scikit-learn calls coordinate descent: one row at a time
 import numpy as np
 from numba import prange
 
-from .._jit import kernel, serial_kernel
+from .._jit import block_kernel, first_class, kernel, serial_kernel
 
 
-@kernel
 def hals_rows(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
     """Exact coordinate updates of the columns of A, in place, repeated.
 
@@ -41,48 +40,64 @@ def hals_rows(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
     zero: its reciprocal would overflow to inf, and inf times a zero
     numerator is NaN. Entries below ``tiny`` are flushed to zero (the epsilon
     policy).
+
+    The chunks run in parallel (:func:`sweep_row_chunks`), each by
+    :func:`sweep_rows`.
     """
+    sweep = first_class(sweep_rows, A.dtype)
+    sweep_row_chunks(sweep, A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared)
+
+
+@kernel
+def sweep_row_chunks(sweep, A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared):
+    """The parallel loop of :func:`hals_rows`: ``sweep`` (:func:`sweep_rows`)
+    on each chunk."""
+    for c in prange(bounds.shape[0] - 1):
+        sweep(A, P, G, l1, l2, tiny, bounds[c], bounds[c + 1], max_sweeps, delta_squared)
+
+
+@block_kernel("-", "AAAaaxnnnq")
+def sweep_rows(A, P, G, l1, l2, tiny, first, last, max_sweeps, delta_squared):
+    """:func:`hals_rows` on the rows first..last-1 (one chunk)."""
     r = A.shape[1]
     zero = tiny - tiny
     one = A.dtype.type(1)
-    for c in prange(bounds.shape[0] - 1):
-        g = np.empty(r, dtype=A.dtype)  # A[i] @ G, kept current during a sweep
-        inverse = np.empty(r, dtype=A.dtype)  # 1 / (G[k, k] + l2[i]), 0 below tiny (1 / d would overflow)
-        for i in range(bounds[c], bounds[c + 1]):
-            for k in range(r):
-                d = G[k, k] + l2[i]
-                inverse[k] = one / d if d >= tiny else zero
-            for k in range(r):
-                g[k] = zero
-            for l in range(r):
-                a = A[i, l]
-                if a != zero:
-                    for k in range(r):
-                        g[k] += a * G[l, k]
-            first = 0.0
-            for sweep in range(max_sweeps):
-                change = 0.0
+    g = np.empty(r, dtype=A.dtype)  # A[i] @ G, kept current during a sweep
+    inverse = np.empty(r, dtype=A.dtype)  # 1 / (G[k, k] + l2[i]), 0 below tiny (1 / d would overflow)
+    for i in range(first, last):
+        for k in range(r):
+            d = G[k, k] + l2[i]
+            inverse[k] = one / d if d >= tiny else zero
+        for k in range(r):
+            g[k] = zero
+        for l in range(r):
+            a = A[i, l]
+            if a != zero:
                 for k in range(r):
-                    old = A[i, k]
-                    new = (P[i, k] - l1[i] - g[k] + old * G[k, k]) * inverse[k]
-                    if new < tiny:
-                        new = zero
-                    if new != old:
-                        step = new - old
-                        A[i, k] = new
-                        for l in range(r):
-                            g[l] += step * G[k, l]  # G is symmetric: read its rows
-                        change += float(step) * float(step)
-                if sweep == 0:
-                    first = change
-                elif change <= delta_squared * first:
-                    break
+                    g[k] += a * G[l, k]
+        first = 0.0
+        for sweep in range(max_sweeps):
+            change = 0.0
+            for k in range(r):
+                old = A[i, k]
+                new = (P[i, k] - l1[i] - g[k] + old * G[k, k]) * inverse[k]
+                if new < tiny:
+                    new = zero
+                if new != old:
+                    step = new - old
+                    A[i, k] = new
+                    for l in range(r):
+                        g[l] += step * G[k, l]  # G is symmetric: read its rows
+                    change += float(step) * float(step)
+            if sweep == 0:
+                first = change
+            elif change <= delta_squared * first:
+                break
 
 
 LANES = 32  # rows swept side by side by hals_lanes
 
 
-@kernel
 def hals_lanes(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared, lanes):
     """:func:`hals_rows` with ``lanes`` rows swept side by side, for small r.
 
@@ -113,16 +128,24 @@ def hals_lanes(A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared, lanes):
     constant one (it cannot prove the buffers distinct; see "Tried and not
     kept" in docs/kernel_log.md).
     """
+    sweep = first_class(sweep_lanes, A.dtype)
+    sweep_lane_chunks(sweep, A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared, lanes)
+
+
+@kernel
+def sweep_lane_chunks(sweep, A, P, G, l1, l2, tiny, bounds, max_sweeps, delta_squared, lanes):
+    """The parallel loop of :func:`hals_lanes`: ``sweep`` (:func:`sweep_lanes`)
+    on each chunk."""
     for c in prange(bounds.shape[0] - 1):
-        _sweep_lanes(A, P, G, l1, l2, tiny, bounds[c], bounds[c + 1], max_sweeps, delta_squared, lanes)
+        sweep(A, P, G, l1, l2, tiny, bounds[c], bounds[c + 1], max_sweeps, delta_squared, lanes)
 
 
-@serial_kernel
-def _sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_squared, lanes):
-    """hals_lanes on the rows following..end-1 (one chunk). A serial function
-    called once per chunk: in the parallel loop itself, the same code took
-    about 0.5 s longer to compile per dtype. Three buffers rather than one
-    array each: every array type allocated costs compile time."""
+@block_kernel("-", "AAAaaxnnnqn")
+def sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_squared, lanes):
+    """hals_lanes on the rows following..end-1 (one chunk), a first-class
+    function argument of :func:`sweep_lane_chunks` (see
+    :func:`fastnmf._jit.block_kernel`). Three buffers rather than one array
+    each: every array type allocated costs compile time."""
     r = A.shape[1]
     zero = tiny - tiny
     work = np.empty((4 * r + 2, lanes), dtype=A.dtype)
@@ -197,7 +220,7 @@ def _sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_square
 @serial_kernel
 def _load_lane(A, P, G, l1, l2, tiny, i, lane, work):
     """Row i of A and P, its reciprocal denominators (0 below ``tiny``, as in
-    :func:`hals_rows`) and its l1 into lane ``lane`` of _sweep_lanes' buffer."""
+    :func:`hals_rows`) and its l1 into lane ``lane`` of sweep_lanes' buffer."""
     r = A.shape[1]
     zero = tiny - tiny
     one = A.dtype.type(1)

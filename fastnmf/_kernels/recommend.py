@@ -8,7 +8,7 @@ iteration writes only its own output entries or rows.
 import numpy as np
 from numba import prange
 
-from .._jit import kernel, serial_kernel
+from .._jit import block_kernel, first_class, kernel, serial_kernel
 
 
 @kernel
@@ -52,7 +52,6 @@ def _sift_down(heap_scores, heap_items, size, start):
             return
 
 
-@kernel
 def top_k_rows(scores, user_ids, exclude_indptr, exclude_indices, out_items, out_scores):
     """The k best columns of each row of ``scores``, skipping excluded ones.
 
@@ -74,50 +73,67 @@ def top_k_rows(scores, user_ids, exclude_indptr, exclude_indices, out_items, out
     Ranking: higher score first, ties broken by the lower column index, so the
     answer equals a stable argsort of the scores, descending. Cost O(n log k)
     per row with a heap of the k best so far.
+
+    The rows run in parallel (:func:`select_rows`), each by :func:`top_k_row`.
     """
+    select = first_class(top_k_row, scores.dtype)
+    select_rows(select, scores, user_ids, exclude_indptr, exclude_indices, out_items, out_scores)
+
+
+@kernel
+def select_rows(select, scores, user_ids, exclude_indptr, exclude_indices, out_items, out_scores):
+    """The parallel loop of :func:`top_k_rows`: ``select`` (:func:`top_k_row`) on each row."""
+    for b in prange(scores.shape[0]):
+        row = np.int64(b)  # a first-class function takes exactly its argument types (b is unsigned)
+        select(scores, user_ids, exclude_indptr, exclude_indices, out_items, out_scores, row)
+
+
+@block_kernel("-", "AJJJKAn")
+def top_k_row(scores, user_ids, exclude_indptr, exclude_indices, out_items, out_scores, b):
+    """:func:`top_k_rows` for row ``b``, a first-class function argument of
+    :func:`select_rows` (see :func:`fastnmf._jit.block_kernel`)."""
     n = scores.shape[1]
     k = out_items.shape[1]
     has_exclude = exclude_indptr.shape[0] > 1
-    for b in prange(scores.shape[0]):
-        heap_scores = out_scores[b]
-        heap_items = out_items[b]
-        size = 0
-        if has_exclude:
-            user = user_ids[b]
-            cursor = exclude_indptr[user]
-            end = exclude_indptr[user + 1]
-        else:
-            cursor = 0
-            end = 0
-        for j in range(n):
-            while cursor < end and exclude_indices[cursor] < j:
-                cursor += 1
-            if cursor < end and exclude_indices[cursor] == j:
-                continue
-            s = scores[b, j]
-            if size < k:
-                # Append, then sift up towards the root (the worst entry).
-                child = size
-                heap_scores[child] = s
-                heap_items[child] = j
-                size += 1
-                while child > 0:
-                    parent = (child - 1) // 2
-                    if _ranks_above(heap_scores[parent], heap_items[parent], heap_scores[child], heap_items[child]):
-                        heap_scores[parent], heap_scores[child] = heap_scores[child], heap_scores[parent]
-                        heap_items[parent], heap_items[child] = heap_items[child], heap_items[parent]
-                        child = parent
-                    else:
-                        break
-            elif _ranks_above(s, j, heap_scores[0], heap_items[0]):
-                heap_scores[0] = s
-                heap_items[0] = j
-                _sift_down(heap_scores, heap_items, size, 0)
-        # Heap sort in place: repeatedly move the worst entry to the end.
-        for last in range(size - 1, 0, -1):
-            heap_scores[0], heap_scores[last] = heap_scores[last], heap_scores[0]
-            heap_items[0], heap_items[last] = heap_items[last], heap_items[0]
-            _sift_down(heap_scores, heap_items, last, 0)
-        for slot in range(size, k):
-            heap_items[slot] = -1
-            heap_scores[slot] = -np.inf
+    heap_scores = out_scores[b]
+    heap_items = out_items[b]
+    size = 0
+    if has_exclude:
+        user = user_ids[b]
+        cursor = exclude_indptr[user]
+        end = exclude_indptr[user + 1]
+    else:
+        cursor = 0
+        end = 0
+    for j in range(n):
+        while cursor < end and exclude_indices[cursor] < j:
+            cursor += 1
+        if cursor < end and exclude_indices[cursor] == j:
+            continue
+        s = scores[b, j]
+        if size < k:
+            # Append, then sift up towards the root (the worst entry).
+            child = size
+            heap_scores[child] = s
+            heap_items[child] = j
+            size += 1
+            while child > 0:
+                parent = (child - 1) // 2
+                if _ranks_above(heap_scores[parent], heap_items[parent], heap_scores[child], heap_items[child]):
+                    heap_scores[parent], heap_scores[child] = heap_scores[child], heap_scores[parent]
+                    heap_items[parent], heap_items[child] = heap_items[child], heap_items[parent]
+                    child = parent
+                else:
+                    break
+        elif _ranks_above(s, j, heap_scores[0], heap_items[0]):
+            heap_scores[0] = s
+            heap_items[0] = j
+            _sift_down(heap_scores, heap_items, size, 0)
+    # Heap sort in place: repeatedly move the worst entry to the end.
+    for last in range(size - 1, 0, -1):
+        heap_scores[0], heap_scores[last] = heap_scores[last], heap_scores[0]
+        heap_items[0], heap_items[last] = heap_items[last], heap_items[0]
+        _sift_down(heap_scores, heap_items, last, 0)
+    for slot in range(size, k):
+        heap_items[slot] = -1
+        heap_scores[slot] = -np.inf
