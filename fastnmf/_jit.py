@@ -1,13 +1,13 @@
 """The one place that decides how fastnmf's kernels are compiled.
 
-Every kernel module imports :func:`kernel` (parallel), :func:`serial_kernel`
-or :func:`inlined_kernel` from here and never calls ``numba.njit`` itself, so
-the options below hold for the whole package:
+Every kernel module imports :func:`kernel` (parallel), :func:`block_kernel`,
+:func:`serial_kernel` or :func:`inlined_kernel` from here and never calls
+``numba.njit`` itself, so the options below hold for the whole package:
 
-- ``cache=True`` for the parallel kernels: compiled machine code is written
-  next to the sources (or to ``NUMBA_CACHE_DIR``) and reused by later
-  processes, so only the first call on a machine pays the compile cost. The
-  serial helpers are not cached: their code is compiled into each kernel that
+- ``cache=True`` for the parallel kernels and block kernels: compiled machine
+  code is written next to the sources (or to ``NUMBA_CACHE_DIR``) and reused
+  by later processes, so only the first call on a machine pays the compile
+  cost. The serial helpers are not cached: their code is compiled into each kernel that
   calls them, so their own cache entries would never be loaded, and
   ``fastnmf precompile`` (:mod:`fastnmf._precompile`) compiles kernels in
   several processes at once, which must not write the same cache files (cold

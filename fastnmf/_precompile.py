@@ -2,7 +2,7 @@
 cores at once (``fastnmf precompile``).
 
 Numba compiles on one thread, and compiling every kernel for float32 and
-float64 takes about 40 s on the 2-core development machine (see "Compile
+float64 takes about 30 s on the 2-core development machine (see "Compile
 cost" in docs/performance.md). Each kernel compiles independently, so this
 module hands groups of kernels to worker processes, which write the
 compiled code to the cache that every later process loads from (0.2 s for
@@ -51,24 +51,24 @@ class Kernel(NamedTuple):
 
 
 KERNELS = {
-    "tile_row_blocks": Kernel("dense", "FRRAAxxnnAAlbb", 1.2, body="unweighted_tile_rows"),
-    "unweighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 5.0),
-    "weighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 4.4),
-    "observed_chunks": Kernel("csr", "FIIrrAAxxkAAlbb", 1.0, body="observed_rows"),
-    "observed_rows": Kernel("csr", "IIrrAAxxnnAAbb", 4.0),
-    "sampled_chunks": Kernel("csr", "FIIrAAxxkAlbb", 1.0, body="sampled_rows"),
-    "sampled_rows": Kernel("csr", "IIrAAxxnnAbb", 3.0),
-    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 0.8, body="sweep_rows"),
-    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 1.5),
+    "tile_row_blocks": Kernel("dense", "FRRAAxxnnAAlbb", 1.1, body="unweighted_tile_rows"),
+    "unweighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 5.2),
+    "weighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 3.8),
+    "observed_chunks": Kernel("csr", "FIIrrAAxxkAAlbb", 1.2, body="observed_rows"),
+    "observed_rows": Kernel("csr", "IIrrAAxxnnAAbb", 2.5),
+    "sampled_chunks": Kernel("csr", "FIIrAAxxkAlbb", 0.9, body="sampled_rows"),
+    "sampled_rows": Kernel("csr", "IIrAAxxnnAbb", 1.6),
+    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 1.0, body="sweep_rows"),
+    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 0.7),
     "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, body="sweep_lanes"),
     "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.2),
-    "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.3),
+    "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.1),
     "gram_parts": Kernel("gram", "AkT", 2.1),
-    "csr_times_dense": Kernel("csr", "IIrAkAb", 1.5),
+    "csr_times_dense": Kernel("csr", "IIrAkAb", 1.6),
     "row_block_products": Kernel("gram", "RAnA", 1.0),
-    "select_rows": Kernel("recommend", "FAJJJKA", 0.8, body="top_k_row"),
+    "select_rows": Kernel("recommend", "FAJJJKA", 0.9, body="top_k_row"),
     "top_k_row": Kernel("recommend", "AJJJKAn", 1.5),
-    "predict_pairs": Kernel("recommend", "JJRRa", 1.1),
+    "predict_pairs": Kernel("recommend", "JJRRa", 0.8),
 }
 
 
