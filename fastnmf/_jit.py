@@ -7,11 +7,11 @@ Every kernel module imports :func:`kernel` (parallel), :func:`block_kernel`,
 - ``cache=True`` for the parallel kernels and block kernels: compiled machine
   code is written next to the sources (or to ``NUMBA_CACHE_DIR``) and reused
   by later processes, so only the first call on a machine pays the compile
-  cost. The serial helpers are not cached: their code is compiled into each kernel that
-  calls them, so their own cache entries would never be loaded, and
-  ``fastnmf precompile`` (:mod:`fastnmf._precompile`) compiles kernels in
-  several processes at once, which must not write the same cache files (cold
-  compile of every kernel: the same time either way, 27.2-28.7 s).
+  cost. The serial helpers are not cached: their code is compiled into each
+  kernel that calls them, so their own cache entries would never be loaded,
+  and ``fastnmf precompile`` (:mod:`fastnmf._precompile`) compiles kernels
+  in several processes at once, which must not write the same cache files
+  (cold compile of every kernel: the same time either way, 27.2-28.7 s).
 - ``fastmath``: only the flags that let LLVM vectorize reductions and fuse
   multiply-adds. ``nnan`` and ``ninf`` are deliberately left out: NaN and Inf
   must keep their meaning so that the epsilon policy (see
@@ -100,9 +100,8 @@ def inlined_kernel(func):
 # The argument kinds of a signature, one letter per argument (``fastnmf._precompile``
 # lists every kernel's): "A" a 2-D array of the working dtype, "a" a 1-D one, "T"
 # a 3-D one, "x" a scalar of the working dtype; "l" a 1-D float64 array (loss
-# parts), "q" a float64 scalar, "i" a 1-D int32 array (CSR indptr, indices), "k"
-# a 1-D int64 array (chunk bounds), "K" a 2-D int64 array, "n" an int64 scalar,
-# "b" a bool, "-" nothing (a return type). The arrays a kernel only reads come
+# parts), "q" a float64 scalar, "k" a 1-D int64 array (chunk bounds), "K" a 2-D
+# int64 array, "n" an int64 scalar, "b" a bool, "-" nothing (a return type). The arrays a kernel only reads come
 # read-only (:func:`read_only`): "R" and "r" a 2-D and a 1-D one of the working
 # dtype (V's values, weights), "I" a 1-D one of the index type (V's indptr and
 # indices: int32, or int64 for 2^31 entries or more), "J" a 1-D int64 one (user
@@ -110,7 +109,6 @@ def inlined_kernel(func):
 _FIXED_KINDS = {
     "l": types.Array(types.float64, 1, "C"),
     "q": types.float64,
-    "i": types.Array(types.int32, 1, "C"),
     "k": types.Array(types.int64, 1, "C"),
     "J": types.Array(types.int64, 1, "C", readonly=True),
     "K": types.Array(types.int64, 2, "C"),
