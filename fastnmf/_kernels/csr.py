@@ -9,11 +9,13 @@ Parallel work is split into row chunks ``bounds`` (see
 of nonzeros, not of rows. Each ``prange`` iteration owns one chunk and writes
 only its rows of the outputs and its own slot ``loss_parts[c]``: no races, and
 since the chunks do not depend on the number of threads, neither do the
-results. The two larger kernels run each chunk by a block kernel, a
-first-class function that their parallel loop calls through its address
-(:func:`sampled_rows`, :func:`observed_rows`; see
-:func:`fastnmf._jit.block_kernel`): compiled once instead of in every
-function Numba builds around the loop.
+results. The masked kernel runs each thread's chunks by a block kernel, a
+first-class function that its parallel loop calls through its address
+(:func:`observed_rows`; see :func:`fastnmf._jit.block_kernel`): compiled
+once instead of in every function Numba builds around the loop. The KL
+kernel keeps its loop inside ``prange``: as a block kernel it compiled in
+2.5 s instead of 4.5 s for both dtypes, but ran 3-8% slower in float64
+(0.5M, r = 10, one and two threads), which no measurement explained.
 
 The stored entries of a row are taken in groups of four (then one at a time
 for the rest). An output row ``out[i]`` is updated once per group with the
@@ -39,6 +41,7 @@ from numba import prange
 from .._jit import block_kernel, first_class, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
 from .rows import GROUP, add_four_rows, add_four_rows_twice, add_row, four_dots, group_end, row_dot, zero_row
+from .shares import share, thread_shares
 
 
 @kernel
@@ -90,6 +93,7 @@ def _kl_log_terms(data, base, xs):
     return total
 
 
+@kernel
 def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
     """out = (X * (A B^T)^(beta - 2)) @ B, with A B^T evaluated only at X's
     stored entries (a sampled dense-dense product fused with the sparse-dense
@@ -108,71 +112,52 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     such an iteration 2.0x faster than with the general per-entry helper and
     its scalar logarithm (0.5M nonzeros, r = 10, one thread, float32 7.7 ->
     3.8 ms, float64 8.5 -> 4.2 ms; 2.7 and 3.2 ms without the objective).
-
-    The chunks run in parallel (:func:`sampled_chunks`), each by
-    :func:`sampled_rows`.
     """
-    rows = first_class(sampled_rows, A.dtype, indices.dtype)
-    sampled_chunks(rows, indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate)
-
-
-@kernel
-def sampled_chunks(rows, indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
-    """The parallel loop of :func:`csr_sampled_numerator`: ``rows``
-    (:func:`sampled_rows`) on each chunk."""
-    for c in prange(bounds.shape[0] - 1):
-        first, last = bounds[c], bounds[c + 1]
-        loss_parts[c] = rows(indptr, indices, data, A, B, beta, eps, first, last, out, with_loss, accumulate)
-
-
-@block_kernel("q", "IIrAAxxnnAbb")
-def sampled_rows(indptr, indices, data, A, B, beta, eps, first, last, out, with_loss, accumulate):
-    """:func:`csr_sampled_numerator` on the rows first..last-1 (one chunk);
-    returns their share of the objective."""
     zero = eps - eps
     one = eps / eps
     expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
     kl = beta == one
     kl_loss = kl and with_loss
-    part = 0.0
-    base = indptr[first]
-    kept = np.empty(indptr[last] - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
-    for i in range(first, last):
-        if not accumulate:
-            zero_row(out, i)
-        start, end = indptr[i], indptr[i + 1]
-        grouped = group_end(start, end)
-        for p in range(start, grouped, GROUP):
-            j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
-            ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
-            if kl:
-                x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
-                c0, c1, c2, c3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
-                if with_loss:  # d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab): the logs later
-                    q = p - base
-                    kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
-                    part += (_gap(x0, ab0) + _gap(x1, ab1)) + (_gap(x2, ab2) + _gap(x3, ab3))
-            else:
-                c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
-                c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
-                c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
-                c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
-                part += (l0 + l1) + (l2 + l3)
-            add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
-        for p in range(grouped, end):
-            ab = row_dot(A, i, B, indices[p], zero)
-            if kl_loss:
-                x = max(ab, eps)
-                kept[p - base] = x
-                coef = data[p] / x
-                part += _gap(x, ab)
-            else:
-                coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
-                part += loss
-            add_row(out, i, B, indices[p], coef)
-    if kl_loss:
-        part += _kl_log_terms(data, base, kept)
-    return part
+    for c in prange(bounds.shape[0] - 1):
+        part = 0.0
+        base = indptr[bounds[c]]
+        kept = np.empty(indptr[bounds[c + 1]] - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
+        for i in range(bounds[c], bounds[c + 1]):
+            if not accumulate:
+                zero_row(out, i)
+            start, end = indptr[i], indptr[i + 1]
+            grouped = group_end(start, end)
+            for p in range(start, grouped, GROUP):
+                j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+                ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
+                if kl:
+                    x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
+                    c0, c1, c2, c3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
+                    if with_loss:  # d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab): the logs later
+                        q = p - base
+                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
+                        part += (_gap(x0, ab0) + _gap(x1, ab1)) + (_gap(x2, ab2) + _gap(x3, ab3))
+                else:
+                    c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
+                    c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
+                    c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
+                    c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
+                    part += (l0 + l1) + (l2 + l3)
+                add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
+            for p in range(grouped, end):
+                ab = row_dot(A, i, B, indices[p], zero)
+                if kl_loss:
+                    x = max(ab, eps)
+                    kept[p - base] = x
+                    coef = data[p] / x
+                    part += _gap(x, ab)
+                else:
+                    coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
+                    part += loss
+                add_row(out, i, B, indices[p], coef)
+        if kl_loss:
+            part += _kl_log_terms(data, base, kept)
+        loss_parts[c] = part
 
 
 @serial_kernel
@@ -230,32 +215,41 @@ def csr_observed_terms(
     Kullback-Leibler's taken after the chunk in a vectorized loop, as in
     :func:`csr_sampled_numerator`.
 
-    The chunks run in parallel (:func:`observed_chunks`), each by
-    :func:`observed_rows`.
+    The chunks run in parallel (:func:`observed_chunks`), each thread's
+    share by one call of :func:`observed_rows`.
     """
     rows = first_class(observed_rows, A.dtype, indices.dtype)
+    shares = thread_shares(bounds.shape[0] - 1)
     observed_chunks(
-        rows, indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss, accumulate
-    )
+        rows, indptr, indices, data, weights, A, B, beta, eps, bounds, shares,
+        num, den, loss_parts, with_loss, accumulate,
+    )  # fmt: skip
 
 
 @kernel
 def observed_chunks(
-    rows, indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss, accumulate
-):
+    rows, indptr, indices, data, weights, A, B, beta, eps, bounds, shares, num, den, loss_parts, with_loss,
+    accumulate,
+):  # fmt: skip
     """The parallel loop of :func:`csr_observed_terms`: ``rows``
-    (:func:`observed_rows`) on each chunk."""
-    for c in prange(bounds.shape[0] - 1):
-        first, last = bounds[c], bounds[c + 1]
-        loss_parts[c] = rows(
-            indptr, indices, data, weights, A, B, beta, eps, first, last, num, den, with_loss, accumulate
-        )
+    (:func:`observed_rows`) on each thread's share of the chunks
+    (:mod:`fastnmf._kernels.shares`)."""
+    chunks = bounds.shape[0] - 1
+    for t in prange(shares):
+        c0, c1 = share(chunks, t, shares)
+        rows(
+            indptr, indices, data, weights, A, B, beta, eps, bounds, c0, c1, num, den, loss_parts, with_loss,
+            accumulate,
+        )  # fmt: skip
 
 
-@block_kernel("q", "IIrrAAxxnnAAbb")
-def observed_rows(indptr, indices, data, weights, A, B, beta, eps, first, last, num, den, with_loss, accumulate):
-    """:func:`csr_observed_terms` on the rows first..last-1 (one chunk);
-    returns their share of the objective."""
+@block_kernel("-", "IIrrAAxxknnAAlbb")
+def observed_rows(
+    indptr, indices, data, weights, A, B, beta, eps, bounds, c0, c1, num, den, loss_parts, with_loss, accumulate
+):
+    """:func:`csr_observed_terms` on the chunks c0..c1-1 (rows
+    bounds[c0]..bounds[c1]-1), each chunk's share of the objective in
+    ``loss_parts[c]``."""
     unit = weights.shape[0] == 0
     zero = eps - eps
     one = eps / eps
@@ -264,59 +258,61 @@ def observed_rows(indptr, indices, data, weights, A, B, beta, eps, first, last, 
     frobenius = unit and beta == one + one
     kl = unit and beta == one
     kl_loss = kl and with_loss
-    part = 0.0
-    base = indptr[first]
-    kept = np.empty(indptr[last] - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
-    for i in range(first, last):
-        if not accumulate:
-            zero_row(num, i)
-            zero_row(den, i)
-        start, end = indptr[i], indptr[i + 1]
-        grouped = group_end(start, end)
-        for p in range(start, grouped, GROUP):
-            j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
-            ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
-            if unit:
-                w0 = w1 = w2 = w3 = one
-            else:
-                w0, w1, w2, w3 = weights[p], weights[p + 1], weights[p + 2], weights[p + 3]
-            if frobenius:
-                n0, n1, n2, n3 = data[p], data[p + 1], data[p + 2], data[p + 3]
-                d0, d1, d2, d3 = ab0, ab1, ab2, ab3
-                if with_loss:
-                    part += (_half_square(n0, ab0) + _half_square(n1, ab1)) + (
-                        _half_square(n2, ab2) + _half_square(n3, ab3)
-                    )
-            elif kl:
-                x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
-                n0, n1, n2, n3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
-                d0 = d1 = d2 = d3 = one
-                if with_loss:  # d(v | ab) = v log(v / x) - v + x (ab where v = 0): the logs later
-                    q = p - base
-                    kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
-                    part += (_kl_rest(data[p], x0, ab0) + _kl_rest(data[p + 1], x1, ab1)) + (
-                        _kl_rest(data[p + 2], x2, ab2) + _kl_rest(data[p + 3], x3, ab3)
-                    )
-            else:
-                n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
-                n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
-                n2, d2, l2 = _observed_entry(ab2, data[p + 2], w2, beta, eps, one, with_loss)
-                n3, d3, l3 = _observed_entry(ab3, data[p + 3], w3, beta, eps, one, with_loss)
-                part += (l0 + l1) + (l2 + l3)
-            add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
-        for p in range(grouped, end):
-            j = indices[p]
-            ab = row_dot(A, i, B, j, zero)
-            if kl_loss:
-                x = max(ab, eps)
-                kept[p - base] = x
-                n_coef, d_coef, loss = data[p] / x, one, _kl_rest(data[p], x, ab)
-            else:
-                w = one if unit else weights[p]
-                n_coef, d_coef, loss = _observed_entry(ab, data[p], w, beta, eps, one, with_loss)
-            add_row(num, i, B, j, n_coef)
-            add_row(den, i, B, j, d_coef)
-            part += loss
-    if kl_loss:
-        part += _kl_log_terms(data, base, kept)
-    return part
+    for c in range(c0, c1):
+        first, last = bounds[c], bounds[c + 1]
+        part = 0.0
+        base = indptr[first]
+        kept = np.empty(indptr[last] - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
+        for i in range(first, last):
+            if not accumulate:
+                zero_row(num, i)
+                zero_row(den, i)
+            start, end = indptr[i], indptr[i + 1]
+            grouped = group_end(start, end)
+            for p in range(start, grouped, GROUP):
+                j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+                ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
+                if unit:
+                    w0 = w1 = w2 = w3 = one
+                else:
+                    w0, w1, w2, w3 = weights[p], weights[p + 1], weights[p + 2], weights[p + 3]
+                if frobenius:
+                    n0, n1, n2, n3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+                    d0, d1, d2, d3 = ab0, ab1, ab2, ab3
+                    if with_loss:
+                        part += (_half_square(n0, ab0) + _half_square(n1, ab1)) + (
+                            _half_square(n2, ab2) + _half_square(n3, ab3)
+                        )
+                elif kl:
+                    x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
+                    n0, n1, n2, n3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
+                    d0 = d1 = d2 = d3 = one
+                    if with_loss:  # d(v | ab) = v log(v / x) - v + x (ab where v = 0): the logs later
+                        q = p - base
+                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
+                        part += (_kl_rest(data[p], x0, ab0) + _kl_rest(data[p + 1], x1, ab1)) + (
+                            _kl_rest(data[p + 2], x2, ab2) + _kl_rest(data[p + 3], x3, ab3)
+                        )
+                else:
+                    n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
+                    n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
+                    n2, d2, l2 = _observed_entry(ab2, data[p + 2], w2, beta, eps, one, with_loss)
+                    n3, d3, l3 = _observed_entry(ab3, data[p + 3], w3, beta, eps, one, with_loss)
+                    part += (l0 + l1) + (l2 + l3)
+                add_four_rows_twice(num, den, i, B, j0, j1, j2, j3, n0, n1, n2, n3, d0, d1, d2, d3)
+            for p in range(grouped, end):
+                j = indices[p]
+                ab = row_dot(A, i, B, j, zero)
+                if kl_loss:
+                    x = max(ab, eps)
+                    kept[p - base] = x
+                    n_coef, d_coef, loss = data[p] / x, one, _kl_rest(data[p], x, ab)
+                else:
+                    w = one if unit else weights[p]
+                    n_coef, d_coef, loss = _observed_entry(ab, data[p], w, beta, eps, one, with_loss)
+                add_row(num, i, B, j, n_coef)
+                add_row(den, i, B, j, d_coef)
+                part += loss
+        if kl_loss:
+            part += _kl_log_terms(data, base, kept)
+        loss_parts[c] = part
