@@ -56,7 +56,7 @@ KERNELS = {
     "weighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 3.8),
     "observed_chunks": Kernel("csr", "FIIrrAAxxknAAlbb", 1.2, body="observed_rows"),
     "observed_rows": Kernel("csr", "IIrrAAxxknnAAlbb", 2.5),
-    "csr_sampled_numerator": Kernel("csr", "IIrAAxxkAlbb", 4.5),
+    "csr_sampled_numerator": Kernel("csr", "IIrAAxxkAlbb", 4.7),
     "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 1.0, body="sweep_rows"),
     "sweep_rows": Kernel("hals", "AAAaaxnnnq", 0.7),
     "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, body="sweep_lanes"),
