@@ -199,6 +199,45 @@ def test_csr_observed_terms(beta, weighted, with_loss, dtype, n_threads):
         assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
 
 
+def test_shares_cover_every_chunk_once():
+    """Each share is a run of consecutive chunks; together, in order, they
+    are every chunk once, whatever the number of shares."""
+    from fastnmf._kernels.shares import share, thread_shares
+
+    for n in range(0, 20):
+        for shares in range(1, max(n, 1) + 1):
+            runs = [share(n, s, shares) for s in range(shares)]
+            assert [c for first, last in runs for c in range(first, last)] == list(range(n)), (n, shares)
+    assert 1 <= thread_shares(5) <= 5 and thread_shares(0) == 0
+
+
+@pytest.mark.parametrize("beta", [2.0, 1.0, 1.5])
+def test_observed_terms_do_not_depend_on_the_shares(beta, dtype):
+    """The masked kernel's result, bit for bit, is the same whether its
+    chunks run in one share or in several (as with more threads than this
+    machine has)."""
+    from fastnmf._jit import first_class
+    from fastnmf._kernels import csr
+
+    X, A, B = make_case("tall", dtype)  # 40 rows, one empty
+    bounds = row_bounds(X.shape[0], "per-row")
+    rows = first_class(csr.observed_rows, dtype, X.indices.dtype)
+    weights = np.empty(0, dtype=dtype)
+    results = []
+    for shares in (1, 2, 3, bounds.shape[0] - 1):
+        num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+        parts = loss_parts_for(bounds)
+        csr.observed_chunks(
+            rows, X.indptr, X.indices, X.data, weights, A, B, dtype.type(beta), dtype.type(EPS), bounds, shares,
+            num, den, parts, True, False,
+        )  # fmt: skip
+        results.append((num, den, parts))
+    for num, den, parts in results[1:]:
+        assert_array_equal(num, results[0][0])
+        assert_array_equal(den, results[0][1])
+        assert_array_equal(parts, results[0][2])
+
+
 def test_csr_kernels_every_group_remainder(dtype):
     """The CSR kernels take a row's entries four at a time, then the rest one
     at a time: rows of 0 to 9 entries cover every remainder and group count."""

@@ -6,7 +6,7 @@ kernel serves the W update (X = V, A = W, B = H^T) and the H update
 
 Parallel work is split into row chunks ``bounds`` (see
 :func:`fastnmf._chunks.balanced_row_chunks`) that hold about the same number
-of nonzeros, not of rows. Each ``prange`` iteration owns one chunk and writes
+of nonzeros, not of rows. Each chunk is computed by one thread, which writes
 only its rows of the outputs and its own slot ``loss_parts[c]``: no races, and
 since the chunks do not depend on the number of threads, neither do the
 results. The masked kernel runs each thread's chunks by a block kernel, a

@@ -75,7 +75,7 @@ def sweep_rows(A, P, G, l1, l2, tiny, first, last, max_sweeps, delta_squared):
             if a != zero:
                 for k in range(r):
                     g[k] += a * G[l, k]
-        first = 0.0
+        first_change = 0.0  # the first sweep's
         for sweep in range(max_sweeps):
             change = 0.0
             for k in range(r):
@@ -90,8 +90,8 @@ def sweep_rows(A, P, G, l1, l2, tiny, first, last, max_sweeps, delta_squared):
                         g[l] += step * G[k, l]  # G is symmetric: read its rows
                     change += float(step) * float(step)
             if sweep == 0:
-                first = change
-            elif change <= delta_squared * first:
+                first_change = change
+            elif change <= delta_squared * first_change:
                 break
 
 

@@ -8,7 +8,7 @@ iteration writes only its own output entries or rows.
 import numpy as np
 from numba import prange
 
-from .._jit import block_kernel, first_class, kernel, serial_kernel
+from .._jit import block_kernel, first_class, inlined_kernel, kernel, serial_kernel
 
 
 @kernel
@@ -32,6 +32,13 @@ def _ranks_above(score_a, item_a, score_b, item_b):
     return score_a > score_b or (score_a == score_b and item_a < item_b)
 
 
+@inlined_kernel
+def _swap(heap_scores, heap_items, a, b):
+    """Exchange entries a and b of a heap (its scores and its items)."""
+    heap_scores[a], heap_scores[b] = heap_scores[b], heap_scores[a]
+    heap_items[a], heap_items[b] = heap_items[b], heap_items[a]
+
+
 @serial_kernel
 def _sift_down(heap_scores, heap_items, size, start):
     """Restore the heap order below ``start`` of a heap whose root is its
@@ -45,8 +52,7 @@ def _sift_down(heap_scores, heap_items, size, start):
         if right < size and _ranks_above(heap_scores[child], heap_items[child], heap_scores[right], heap_items[right]):
             child = right
         if _ranks_above(heap_scores[parent], heap_items[parent], heap_scores[child], heap_items[child]):
-            heap_scores[parent], heap_scores[child] = heap_scores[child], heap_scores[parent]
-            heap_items[parent], heap_items[child] = heap_items[child], heap_items[parent]
+            _swap(heap_scores, heap_items, parent, child)
             parent = child
         else:
             return
@@ -120,8 +126,7 @@ def top_k_row(scores, user_ids, exclude_indptr, exclude_indices, out_items, out_
             while child > 0:
                 parent = (child - 1) // 2
                 if _ranks_above(heap_scores[parent], heap_items[parent], heap_scores[child], heap_items[child]):
-                    heap_scores[parent], heap_scores[child] = heap_scores[child], heap_scores[parent]
-                    heap_items[parent], heap_items[child] = heap_items[child], heap_items[parent]
+                    _swap(heap_scores, heap_items, parent, child)
                     child = parent
                 else:
                     break
@@ -131,8 +136,7 @@ def top_k_row(scores, user_ids, exclude_indptr, exclude_indices, out_items, out_
             _sift_down(heap_scores, heap_items, size, 0)
     # Heap sort in place: repeatedly move the worst entry to the end.
     for last in range(size - 1, 0, -1):
-        heap_scores[0], heap_scores[last] = heap_scores[last], heap_scores[0]
-        heap_items[0], heap_items[last] = heap_items[last], heap_items[0]
+        _swap(heap_scores, heap_items, 0, last)
         _sift_down(heap_scores, heap_items, last, 0)
     for slot in range(size, k):
         heap_items[slot] = -1
