@@ -105,7 +105,7 @@ def inlined_kernel(func):
 # read-only (:func:`read_only`): "R" and "r" a 2-D and a 1-D one of the working
 # dtype (V's values, weights), "I" a 1-D one of the index type (V's indptr and
 # indices: int32, or int64 for 2^31 entries or more), "J" a 1-D int64 one (user
-# or item indices).
+# or item indices). "F" is a first-class function (a block kernel, below).
 _FIXED_KINDS = {
     "l": types.Array(types.float64, 1, "C"),
     "q": types.float64,
@@ -118,9 +118,10 @@ _FIXED_KINDS = {
 }
 
 
-def argument_types(kinds, dtype, index=types.int32):
+def argument_types(kinds, dtype, index=types.int32, functions=()):
     """The Numba types of ``kinds`` (letters as above) for values of ``dtype``
-    (a Numba float type) and sparse indices of type ``index``."""
+    (a Numba float type) and sparse indices of type ``index``; the "F"
+    arguments take the types of ``functions``, in order."""
     typed = {
         "I": types.Array(index, 1, "C", readonly=True),
         "A": types.Array(dtype, 2, "C"),
@@ -130,10 +131,14 @@ def argument_types(kinds, dtype, index=types.int32):
         "r": types.Array(dtype, 1, "C", readonly=True),
         "x": dtype,
     }
-    return tuple(typed[kind] if kind in typed else _FIXED_KINDS[kind] for kind in kinds)
+    functions = list(functions)
+    if kinds.count("F") != len(functions):
+        raise ValueError(f"kinds {kinds!r} take {kinds.count('F')} functions; got {len(functions)}")
+    functions.reverse()
+    return tuple(functions.pop() if kind == "F" else typed.get(kind) or _FIXED_KINDS[kind] for kind in kinds)
 
 
-_BLOCK_KERNELS = {}  # body -> (return kind, argument kinds)
+_BLOCK_KERNELS = {}  # body -> (return kind, argument kinds, block kernels of its "F" arguments' types)
 
 
 class _DistinctArrays(Compiler):
@@ -147,10 +152,12 @@ class _DistinctArrays(Compiler):
         super().__init__(typingctx, targetctx, library, args, return_type, flags, locals)
 
 
-def block_kernel(returns, kinds):
+def block_kernel(returns, kinds, functions=()):
     """Compile the decorated function as the serial body that a parallel kernel
     runs on each of its blocks, with arguments of ``kinds`` and a result of
-    kind ``returns`` (letters as in :func:`argument_types`).
+    kind ``returns`` (letters as in :func:`argument_types`). A body may take
+    block kernels of its own (each "F" of ``kinds`` has the type of the next
+    of ``functions``), and call them the same way.
 
     The kernel takes the body as an argument, a first-class function
     (:func:`first_class`), and calls it through its address. Called by name,
@@ -185,19 +192,24 @@ def block_kernel(returns, kinds):
 
     def decorate(func):
         body = njit(parallel=False, cache=True, pipeline_class=_DistinctArrays, **_OPTIONS)(func)
-        _BLOCK_KERNELS[body] = (returns, kinds)
+        _BLOCK_KERNELS[body] = (returns, kinds, tuple(functions))
         return body
 
     return decorate
 
 
+def block_arguments(body, dtype, index=types.int32):
+    """The argument types of ``body`` (a :func:`block_kernel`) for values of
+    ``dtype`` (a Numba float type) and sparse indices of type ``index``."""
+    _, kinds, functions = _BLOCK_KERNELS[body]
+    return argument_types(kinds, dtype, index, [block_type(function, dtype, index) for function in functions])
+
+
 def block_type(body, dtype, index=types.int32):
-    """The first-class function type of ``body`` (a :func:`block_kernel`) for
-    values of ``dtype`` (a Numba float type) and sparse indices of type
-    ``index``: the type of the argument that its parallel kernel takes."""
-    returns, kinds = _BLOCK_KERNELS[body]
-    (result,) = argument_types(returns, dtype)
-    return types.FunctionType(result(*argument_types(kinds, dtype, index)))
+    """The first-class function type of ``body`` (a :func:`block_kernel`):
+    the type of the argument that its parallel kernel takes."""
+    (result,) = argument_types(_BLOCK_KERNELS[body][0], dtype)
+    return types.FunctionType(result(*block_arguments(body, dtype, index)))
 
 
 def first_class(body, dtype, index=np.int32):
@@ -211,8 +223,7 @@ def first_class(body, dtype, index=np.int32):
 @functools.lru_cache(maxsize=None)
 def _first_class(body, dtype, index):
     dtype, index = from_dtype(dtype), from_dtype(index)
-    _, kinds = _BLOCK_KERNELS[body]
-    arguments = argument_types(kinds, dtype, index)
+    arguments = block_arguments(body, dtype, index)
     body.compile(arguments)
     function = types.CompileResultWAP(body.overloads[arguments])
     if types.FunctionType(function.signature()) != block_type(body, dtype, index):

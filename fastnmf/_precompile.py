@@ -45,27 +45,31 @@ class Kernel(NamedTuple):
     compiles it."""
 
     module: str  # under fastnmf._kernels
-    kinds: str  # argument kinds: letters of fastnmf._jit.argument_types, and "F" for the body
+    kinds: str  # argument kinds: letters of fastnmf._jit.argument_types ("F" a first-class function)
     seconds: float  # to compile for both dtypes on the development machine, for partition()
-    body: str = ""  # the block kernel that a parallel kernel's "F" argument is (fastnmf._jit.block_kernel)
+    bodies: tuple = ()  # block kernels (fastnmf._jit.block_kernel) of the types of the "F" arguments, in order
 
 
 KERNELS = {
-    "tile_row_blocks": Kernel("dense", "FRRAAxxnnAAlbb", 1.1, body="unweighted_tile_rows"),
-    "unweighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 5.2),
-    "weighted_tile_rows": Kernel("dense", "RRAAxxnnnAAbb", 3.8),
-    "observed_chunks": Kernel("csr", "FIIrrAAxxknAAlbb", 1.2, body="observed_rows"),
+    "tile_row_blocks": Kernel(
+        "dense", "FFFRRAAxxnnAAlbb", 1.1, bodies=("tile_block", "tile_coefficients", "general_coefficients")
+    ),
+    "tile_block": Kernel("dense", "FFRRAAxxnnnAAbb", 1.8, bodies=("tile_coefficients", "general_coefficients")),
+    "tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.8, bodies=("general_coefficients",)),
+    "weighted_tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.8, bodies=("general_coefficients",)),
+    "general_coefficients": Kernel("dense", "RRnnAnxxbb", 1.5),
+    "observed_chunks": Kernel("csr", "FIIrrAAxxknAAlbb", 1.2, bodies=("observed_rows",)),
     "observed_rows": Kernel("csr", "IIrrAAxxknnAAlbb", 2.5),
     "csr_sampled_numerator": Kernel("csr", "IIrAAxxkAlbb", 4.7),
-    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 1.0, body="sweep_rows"),
+    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 1.0, bodies=("sweep_rows",)),
     "sweep_rows": Kernel("hals", "AAAaaxnnnq", 0.7),
-    "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, body="sweep_lanes"),
+    "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, bodies=("sweep_lanes",)),
     "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.2),
     "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.1),
     "gram_parts": Kernel("gram", "AkT", 2.1),
     "csr_times_dense": Kernel("csr", "IIrAkAb", 1.6),
     "row_block_products": Kernel("gram", "RAnA", 1.0),
-    "select_rows": Kernel("recommend", "FAJJJKA", 0.9, body="top_k_row"),
+    "select_rows": Kernel("recommend", "FAJJJKA", 0.9, bodies=("top_k_row",)),
     "top_k_row": Kernel("recommend", "AJJJKAn", 1.5),
     "predict_pairs": Kernel("recommend", "JJRRa", 0.8),
 }
@@ -73,12 +77,8 @@ KERNELS = {
 
 def signature(name, dtype):
     """The argument types of kernel ``name`` for values of ``dtype`` (a Numba float type)."""
-    kernel = KERNELS[name]
-    if "F" not in kernel.kinds:
-        return argument_types(kernel.kinds, dtype)
-    first, rest = kernel.kinds.split("F")
-    function = block_type(dispatcher(kernel.body), dtype)
-    return (*argument_types(first, dtype), function, *argument_types(rest, dtype))
+    kinds, bodies = KERNELS[name].kinds, KERNELS[name].bodies
+    return argument_types(kinds, dtype, functions=[block_type(dispatcher(body), dtype) for body in bodies])
 
 
 def solver_paths(dtype):

@@ -259,7 +259,7 @@ def test_float32_coefficients_are_float32():
         vector(i64), matrix(f32), vector(f64), flag, flag,
     )  # fmt: skip
     tiles = _compiled_afresh(
-        dense._general_coefficients, matrix(f32), matrix(f32), i64, i64, matrix(f32), i64, f32, f32, flag, flag
+        dense.general_coefficients, matrix(f32), matrix(f32), i64, i64, matrix(f32), i64, f32, f32, flag, flag
     )
     for result, names in ((sampled, ["expo"]), (tiles, ["num_expo", "den_expo"])):
         typemap = result.type_annotation.typemap

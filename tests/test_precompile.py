@@ -20,7 +20,7 @@ import fastnmf._kernels
 import fastnmf.recommend
 from fastnmf import _kernels as K
 from fastnmf import _precompile
-from fastnmf._jit import _BLOCK_KERNELS, argument_types, block_kernel, block_type, first_class
+from fastnmf._jit import _BLOCK_KERNELS, block_arguments, block_kernel, block_type, first_class
 from fastnmf.cli import main
 
 # Two cheap kernels for the tests that compile (a second or two each).
@@ -48,9 +48,8 @@ def test_every_parallel_kernel_and_block_kernel_is_precompiled():
     assert set(compiled) == set(_precompile.KERNELS)
     for name, kernel in _precompile.KERNELS.items():
         assert _precompile.dispatcher(name) is compiled[name]
-        assert ("F" in kernel.kinds) == bool(kernel.body)
-        if kernel.body:
-            assert kernel.body in block_kernels()
+        assert kernel.kinds.count("F") == len(kernel.bodies)
+        assert set(kernel.bodies) <= set(block_kernels())
 
 
 def read_only(A):
@@ -89,8 +88,7 @@ def test_signatures_are_those_of_the_calls(monkeypatch, writeable):
                 monkeypatch.setattr(module, name, recording(name, dispatcher))
     # The block kernels, through the first-class functions that the kernels' modules ask for.
     def recording_first_class(body, dtype, index=np.int32):
-        _, kinds = _BLOCK_KERNELS[body]
-        seen[body.__name__].add(argument_types(kinds, numba.from_dtype(dtype), numba.from_dtype(np.dtype(index))))
+        seen[body.__name__].add(block_arguments(body, numba.from_dtype(dtype), numba.from_dtype(np.dtype(index))))
         return first_class(body, dtype, index)
 
     for kernel in _precompile.KERNELS.values():

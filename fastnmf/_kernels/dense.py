@@ -7,7 +7,7 @@ than 1 and 2, by tiles (BLAS for the products, called from the kernel), behind
 import numpy as np
 from numba import prange
 
-from .._jit import block_kernel, first_class, inlined_kernel, kernel, serial_kernel
+from .._jit import block_kernel, first_class, inlined_kernel, kernel
 from .elementwise import NORMAL_MIN, clamp, divergence, kl_log_term, log_of_normal, power
 from .rows import add_row, zero_row
 
@@ -47,84 +47,88 @@ def dense_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den
     The tiles' size depends on r only, never on the number of threads, so
     neither do the results.
 
-    The parallel loop is :func:`tile_row_blocks`; each block runs
-    :func:`unweighted_tile_rows` or :func:`weighted_tile_rows`, a first-class
-    function argument of the kernel (:func:`fastnmf._jit.block_kernel`).
-    Each body has its own written-out loops (:func:`_tile_coefficients`,
-    :func:`_weighted_tile_coefficients`), so a fit compiles only the one it
-    needs (with both in one body, the first dense KL fit on a machine took
-    10.0 s instead of 5.8 s); the kernel is the same for both.
+    The parallel loop is :func:`tile_row_blocks`, which runs
+    :func:`tile_block` on each block of rows; that turns each tile of
+    A B^T into coefficients by :func:`tile_coefficients` or
+    :func:`weighted_tile_coefficients`, which leave any beta their loops do
+    not cover to :func:`general_coefficients`. All four are block kernels
+    (:func:`fastnmf._jit.block_kernel`), passed down as first-class
+    functions: each is compiled once, and a fit compiles only the
+    coefficients it needs (with the weighted and unweighted loops in one
+    function, the first dense KL fit on a machine took 10.0 s instead of
+    5.8 s).
     """
-    body = weighted_tile_rows if weights.shape[0] else unweighted_tile_rows
-    rows = first_class(body, A.dtype)
-    tile_row_blocks(rows, X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den)
+    coefficients = weighted_tile_coefficients if weights.shape[0] else tile_coefficients
+    tile_row_blocks(
+        first_class(tile_block, A.dtype), first_class(coefficients, A.dtype), first_class(general_coefficients, A.dtype),
+        X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den,
+    )  # fmt: skip
 
 
 @kernel
-def tile_row_blocks(rows, X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den):
-    """The parallel loop of :func:`dense_tile_terms`: ``rows`` (a body such
-    as :func:`unweighted_tile_rows`) on each block of ``tile_rows`` rows."""
+def tile_row_blocks(
+    block, coefficients, general, X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss,
+    with_den,
+):  # fmt: skip
+    """The parallel loop of :func:`dense_tile_terms`: ``block`` (:func:`tile_block`)
+    on each block of ``tile_rows`` rows."""
     p = A.shape[0]
     for b in prange((p + tile_rows - 1) // tile_rows):
         first = b * tile_rows
         last = min(first + tile_rows, p)
-        loss_parts[b] = rows(X, weights, A, B, beta, eps, first, last, tile_cols, num, den, with_loss, with_den)
+        loss_parts[b] = block(
+            coefficients, general, X, weights, A, B, beta, eps, first, last, tile_cols, num, den, with_loss, with_den
+        )
 
 
-@block_kernel("q", "RRAAxxnnnAAbb")
-def unweighted_tile_rows(X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
-    """:func:`dense_tile_terms` for rows i0..i1-1 with no weights (``weights`` empty)."""
-    return _tile_rows(None, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den)
-
-
-@block_kernel("q", "RRAAxxnnnAAbb")
-def weighted_tile_rows(X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
-    """:func:`dense_tile_terms` for rows i0..i1-1 with weights."""
-    return _tile_rows(True, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den)
-
-
-@inlined_kernel
-def _tile_rows(weighted, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
-    """dense_tile_terms for rows i0..i1-1 of X, the tiles one after the
-    other, ``weighted`` (None or True) choosing the function that turns each
-    tile of A B^T into coefficients; returns their objective. Inlined into
-    the two bodies, so that its code is compiled once in each (as a function
-    of its own, it was compiled again in the body that calls it)."""
+@block_kernel("q", "RRnnAnxxbb")
+def general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
+    """The general per-entry loop of :func:`tile_coefficients`: any beta,
+    weights or not, X = 0 or not; scalar (its branches and powers keep LLVM
+    from vectorizing it)."""
+    cols = tiles.shape[1]
+    ab = tiles[:rows]
+    d = tiles[rows:]
+    unit = weights.shape[0] == 0
+    zero = eps - eps
     one = eps / eps
-    q = B.shape[0]
-    r = A.shape[1]
-    rows = i1 - i0
-    with_num = X.shape[0] > 0  # else X = 0: den only
-    stacked = 2 * rows if with_den else rows  # the tile of A B^T, then the denominator's coefficients
-    products = np.empty((stacked, r), dtype=A.dtype)
-    for i in range(i0, i1):
-        if with_num:
-            zero_row(num, i)
-        if with_den:
-            zero_row(den, i)
+    num_expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
+    den_expo = beta - one
+    x_zero = X.shape[0] == 0
     part = 0.0
-    for j0 in range(0, q, tile_cols):
-        B_tile = B[j0 : min(j0 + tile_cols, q)]
-        tiles = np.empty((stacked, B_tile.shape[0]), dtype=A.dtype)
-        np.dot(A[i0:i1], B_tile.T, tiles[:rows])
-        if weighted is None:  # pruned when compiling: each kernel holds only its own loops
-            part += _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
-        else:
-            part += _weighted_tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
-        if with_num:
-            np.dot(tiles[:rows], B_tile, products[:rows])
-        if with_den:  # a BLAS call of its own: stacked, the call would be twice the size
-            np.dot(tiles[rows:], B_tile, products[rows:])
+    if unit and not x_zero and not with_loss and with_den:
         for t in range(rows):
-            if with_num:
-                add_row(num, i0 + t, products, t, one)
+            for u in range(cols):
+                x = clamp(ab[t, u], beta, eps)
+                ab[t, u] = X[i0 + t, j0 + u] * power(x, num_expo, one)
+                d[t, u] = power(x, den_expo, one)
+        return part
+    if unit and x_zero and not with_loss:
+        for t in range(rows):
+            for u in range(cols):
+                d[t, u] = power(clamp(ab[t, u], beta, eps), den_expo, one)
+        return part
+    for t in range(rows):
+        for u in range(cols):
+            w = one if unit else weights[i0 + t, j0 + u]
+            if w == zero:
+                ab[t, u] = zero
+                if with_den:
+                    d[t, u] = zero
+                continue
+            v = zero if x_zero else X[i0 + t, j0 + u]
+            y = ab[t, u]
+            x = clamp(y, beta, eps)
+            ab[t, u] = w * v * power(x, num_expo, one)
             if with_den:
-                add_row(den, i0 + t, products, rows + t, one)
+                d[t, u] = w * power(x, den_expo, one)
+            if with_loss:
+                part += w * divergence(v, y, beta, eps)
     return part
 
 
-@serial_kernel
-def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
+@block_kernel("q", "FRRnnAnxxbb", functions=(general_coefficients,))
+def tile_coefficients(general, X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
     """The tile ab = (A B^T)[i0:, j0:] in ``tiles[:rows]`` becomes the
     numerator's coefficients M X ab^(beta - 2), and ``tiles[rows:]`` receives
     the denominator's, M ab^(beta - 1) (``with_den``); returns the tile's
@@ -133,7 +137,7 @@ def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, wi
     Unweighted, Kullback-Leibler (x / ab), beta = 1.5 (a square root) and
     Itakura-Saito (a reciprocal) take loops that LLVM vectorizes, around the
     per-entry helpers below (:func:`_kl_entry` and the next two): 1.7x,
-    2.7x and 1.9x faster than the general loop (:func:`_general_coefficients`),
+    2.7x and 1.9x faster than the general loop (:func:`general_coefficients`),
     whose per-entry branches keep it scalar (2,000 x 3,000, r = 10, float32,
     one thread, the whole kernel, without the objective). They compute the
     objective too, with square roots and the logarithm that vectorizes
@@ -182,12 +186,12 @@ def _tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, wi
                 ab[t, u], d[t, u], loss = _itakura_saito_entry(X[i0 + t, j0 + u], one, ab[t, u], eps, zero, with_loss)
                 part += loss
         return part
-    return _general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
+    return general(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
 
 
-@serial_kernel
-def _weighted_tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
-    """:func:`_tile_coefficients` with weights: KL, beta = 1.5 and
+@block_kernel("q", "FRRnnAnxxbb", functions=(general_coefficients,))
+def weighted_tile_coefficients(general, X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
+    """:func:`tile_coefficients` with weights: KL, beta = 1.5 and
     Itakura-Saito in written-out loops (a weighted update always has its
     denominator; where a weight is zero, v is loaded and then replaced by
     zero: V may hold NaN there, and a conditional load would keep the loop
@@ -224,40 +228,42 @@ def _weighted_tile_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with
                 ab[t, u], d[t, u], loss = _itakura_saito_entry(v, w, ab[t, u], eps, zero, with_loss)
                 part += loss
         return part
-    return _general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
+    return general(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
 
 
-@serial_kernel
-def _general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
-    """The general per-entry loop of :func:`_tile_coefficients`: any beta,
-    weights or not, X = 0 or not; scalar (its branches and powers keep LLVM
-    from vectorizing it)."""
-    cols = tiles.shape[1]
-    ab = tiles[:rows]
-    d = tiles[rows:]
-    unit = weights.shape[0] == 0
-    zero = eps - eps
+@block_kernel("q", "FFRRAAxxnnnAAbb", functions=(tile_coefficients, general_coefficients))
+def tile_block(coefficients, general, X, weights, A, B, beta, eps, i0, i1, tile_cols, num, den, with_loss, with_den):
+    """:func:`dense_tile_terms` for rows i0..i1-1 of X, the tiles one after
+    the other, each turned into coefficients by ``coefficients``
+    (:func:`tile_coefficients` or :func:`weighted_tile_coefficients`, which
+    take ``general``); returns their objective."""
     one = eps / eps
-    num_expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
-    den_expo = beta - one
-    x_zero = X.shape[0] == 0
+    q = B.shape[0]
+    r = A.shape[1]
+    rows = i1 - i0
+    with_num = X.shape[0] > 0  # else X = 0: den only
+    stacked = 2 * rows if with_den else rows  # the tile of A B^T, then the denominator's coefficients
+    products = np.empty((stacked, r), dtype=A.dtype)
+    for i in range(i0, i1):
+        if with_num:
+            zero_row(num, i)
+        if with_den:
+            zero_row(den, i)
     part = 0.0
-    for t in range(rows):
-        for u in range(cols):
-            w = one if unit else weights[i0 + t, j0 + u]
-            if w == zero:
-                ab[t, u] = zero
-                if with_den:
-                    d[t, u] = zero
-                continue
-            v = zero if x_zero else X[i0 + t, j0 + u]
-            y = ab[t, u]
-            x = clamp(y, beta, eps)
-            ab[t, u] = w * v * power(x, num_expo, one)
+    for j0 in range(0, q, tile_cols):
+        B_tile = B[j0 : min(j0 + tile_cols, q)]
+        tiles = np.empty((stacked, B_tile.shape[0]), dtype=A.dtype)
+        np.dot(A[i0:i1], B_tile.T, tiles[:rows])
+        part += coefficients(general, X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den)
+        if with_num:
+            np.dot(tiles[:rows], B_tile, products[:rows])
+        if with_den:  # a BLAS call of its own: stacked, the call would be twice the size
+            np.dot(tiles[rows:], B_tile, products[rows:])
+        for t in range(rows):
+            if with_num:
+                add_row(num, i0 + t, products, t, one)
             if with_den:
-                d[t, u] = w * power(x, den_expo, one)
-            if with_loss:
-                part += w * divergence(v, y, beta, eps)
+                add_row(den, i0 + t, products, rows + t, one)
     return part
 
 
