@@ -153,7 +153,8 @@ class CSRKernels:
 
 DENSE_TERMS = [
     "kullback-leibler", "kullback-leibler-objective", "itakura-saito", "itakura-saito-objective", 1.5,
-    "1.5-objective", "masked-frobenius", "masked-kullback-leibler", "masked-itakura-saito", "masked-1.5",
+    "1.5-objective", 0.5, "0.5-objective", 2.5, "masked-frobenius", "masked-kullback-leibler", "masked-itakura-saito",
+    "masked-1.5",
 ]
 
 
@@ -163,9 +164,10 @@ class DenseTileTerms:
     unweighted or with a dense 0/1 mask (the weighted kernel's written-out
     loops: KL, Itakura-Saito, beta = 1.5), on the W side (X = V) or the H side
     (X = V^T), without the objective (as fits call it 9 times in 10), and
-    for the unweighted Kullback-Leibler, Itakura-Saito and beta = 1.5 also
-    with it ("...-objective": the iterations that evaluate it, in the same
-    vectorized loops)."""
+    for the unweighted Kullback-Leibler, Itakura-Saito, beta = 1.5 and
+    beta = 0.5 also with it ("...-objective": the iterations that evaluate
+    it, in the same vectorized loops); beta = 2.5 takes the general loop's
+    unweighted path."""
 
     params = [SIZES, DENSE_TERMS, ["W", "H"], DTYPES, THREADS]
     param_names = ["size", "terms", "side", "dtype", "n_threads"]
@@ -219,26 +221,28 @@ class DenseTileTermsLargeRank(DenseTileTerms):
 
 
 class AllEntriesPowerProduct:
-    """The pass over all entries of a sparse V's update with beta = 1.5
-    (``fastnmf._terms.all_entries_power_product``: the dense tile kernel with
-    X = 0; a fused kernel of its own until 2026-11-28): the O(m n r) part of
-    such an update."""
+    """The pass over all entries of a sparse V's update for beta other than
+    1 and 2 (``fastnmf._terms.all_entries_power_product``: the dense tile
+    kernel with X = 0; a fused kernel of its own until 2026-11-28), with the
+    objective: the O(m n r) part of such an update. beta = 1.5 and 0.5 take
+    loops of square roots, 2.5 the general loop."""
 
-    params = [SIZES, DTYPES, RANKS, THREADS]
-    param_names = ["size", "dtype", "r", "n_threads"]
+    params = [SIZES, [1.5, 0.5, 2.5], DTYPES, RANKS, THREADS]
+    param_names = ["size", "beta", "dtype", "r", "n_threads"]
     timeout = 60
 
-    def setup(self, size, dtype, r, n_threads):
+    def setup(self, size, beta, dtype, r, n_threads):
         self.threads = ThreadSetting(n_threads)
         _, self.W, self.Ht = factors_of(size, dtype, r)
         self.dtype = np.dtype(dtype)
+        self.beta = self.dtype.type(beta)
         self.time_kernel()
 
     def teardown(self, *params):
         restore_threads(self)
 
     def time_kernel(self, *params):
-        all_entries_power_product(self.W, self.Ht, self.dtype.type(1.5), self.dtype.type(EPS), True)
+        all_entries_power_product(self.W, self.Ht, self.beta, self.dtype.type(EPS), True)
 
 
 class MultiplicativeUpdate:
