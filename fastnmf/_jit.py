@@ -131,11 +131,12 @@ def argument_types(kinds, dtype, index=types.int32, functions=()):
         "r": types.Array(dtype, 1, "C", readonly=True),
         "x": dtype,
     }
-    functions = list(functions)
     if kinds.count("F") != len(functions):
-        raise ValueError(f"kinds {kinds!r} take {kinds.count('F')} functions; got {len(functions)}")
-    functions.reverse()
-    return tuple(functions.pop() if kind == "F" else typed.get(kind) or _FIXED_KINDS[kind] for kind in kinds)
+        raise ValueError(f"kinds {kinds!r} have {kinds.count('F')} 'F' arguments; got {len(functions)} functions")
+    functions = iter(functions)
+    return tuple(
+        next(functions) if kind == "F" else typed[kind] if kind in typed else _FIXED_KINDS[kind] for kind in kinds
+    )
 
 
 _BLOCK_KERNELS = {}  # body -> (return kind, argument kinds, block kernels of its "F" arguments' types)

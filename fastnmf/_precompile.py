@@ -54,10 +54,10 @@ KERNELS = {
     "tile_row_blocks": Kernel(
         "dense", "FFFRRAAxxnnAAlbb", 1.1, bodies=("tile_block", "tile_coefficients", "general_coefficients")
     ),
-    "tile_block": Kernel("dense", "FFRRAAxxnnnAAbb", 1.8, bodies=("tile_coefficients", "general_coefficients")),
-    "tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.8, bodies=("general_coefficients",)),
-    "weighted_tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.8, bodies=("general_coefficients",)),
-    "general_coefficients": Kernel("dense", "RRnnAnxxbb", 1.5),
+    "tile_block": Kernel("dense", "FFRRAAxxnnnAAbb", 1.5, bodies=("tile_coefficients", "general_coefficients")),
+    "tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.7, bodies=("general_coefficients",)),
+    "weighted_tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.7, bodies=("general_coefficients",)),
+    "general_coefficients": Kernel("dense", "RRnnAnxxbb", 2.0),
     "observed_chunks": Kernel("csr", "FIIrrAAxxknAAlbb", 1.2, bodies=("observed_rows",)),
     "observed_rows": Kernel("csr", "IIrrAAxxknnAAlbb", 2.5),
     "csr_sampled_numerator": Kernel("csr", "IIrAAxxkAlbb", 4.7),

@@ -209,3 +209,17 @@ def test_a_block_kernel_is_called_through_its_address(tmp_path, monkeypatch):
 
     with pytest.raises(TypeError, match="row_total returns float64, not its declared kind"):
         first_class(row_total, np.float32)
+
+
+def test_a_block_kernel_takes_block_kernels():
+    """A block kernel's "F" arguments have the types of the block kernels it
+    names, in order; kinds and functions must agree in number."""
+    from fastnmf._jit import argument_types
+    from fastnmf._kernels import dense
+
+    f32 = numba.float32
+    arguments = block_arguments(dense.tile_block, f32)
+    assert arguments[:2] == (block_type(dense.tile_coefficients, f32), block_type(dense.general_coefficients, f32))
+    assert block_type(dense.tile_coefficients, f32) == block_type(dense.weighted_tile_coefficients, f32)
+    with pytest.raises(ValueError, match="kinds 'FA' have 1 'F' arguments; got 0 functions"):
+        argument_types("FA", f32)

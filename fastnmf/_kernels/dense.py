@@ -83,9 +83,9 @@ def tile_row_blocks(
 
 @block_kernel("q", "RRnnAnxxbb")
 def general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, with_den):
-    """The general per-entry loop of :func:`tile_coefficients`: any beta,
-    weights or not, X = 0 or not; scalar (its branches and powers keep LLVM
-    from vectorizing it).
+    """The general per-entry loop of :func:`tile_coefficients` and
+    :func:`weighted_tile_coefficients`: any beta, weights or not, X = 0 or
+    not; scalar (its branches and powers keep LLVM from vectorizing it).
 
     Without weights, beta = 0.5 takes loops of its own, with X and for
     X = 0, by square roots, which LLVM vectorizes (the objective too, by the
