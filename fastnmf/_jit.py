@@ -131,6 +131,7 @@ def argument_types(kinds, dtype, index=types.int32, functions=()):
         "r": types.Array(dtype, 1, "C", readonly=True),
         "x": dtype,
     }
+    functions = tuple(functions)
     if kinds.count("F") != len(functions):
         raise ValueError(f"kinds {kinds!r} have {kinds.count('F')} 'F' arguments; got {len(functions)} functions")
     functions = iter(functions)
@@ -182,14 +183,18 @@ def block_kernel(returns, kinds, functions=()):
     on return, atomic updates of counts that the threads share. The masked
     CSR kernel, with about 250 small chunks per call, calls its body once per
     thread on a share of them (:mod:`fastnmf._kernels.shares`); the tile,
-    HALS and top-k kernels call theirs once per block, chunk or row, which
-    measured as fast as before.
+    HALS and top-k kernels call theirs once per block, chunk or row (and the
+    tile body its coefficient function once per tile, a few thousand
+    entries or more), which measured as fast as before.
 
     The kernel passes the declared argument types (a first-class function
     takes only Numba's safe conversions: a writeable array for a read-only
     one, not a ``prange`` index, which is unsigned, for an int64), and
     :mod:`fastnmf._precompile` compiles each body as an entry of its own.
     """
+
+    if kinds.count("F") != len(functions):
+        raise ValueError(f"kinds {kinds!r} have {kinds.count('F')} 'F' arguments; got {len(functions)} functions")
 
     def decorate(func):
         body = njit(parallel=False, cache=True, pipeline_class=_DistinctArrays, **_OPTIONS)(func)

@@ -223,3 +223,5 @@ def test_a_block_kernel_takes_block_kernels():
     assert block_type(dense.tile_coefficients, f32) == block_type(dense.weighted_tile_coefficients, f32)
     with pytest.raises(ValueError, match="kinds 'FA' have 1 'F' arguments; got 0 functions"):
         argument_types("FA", f32)
+    with pytest.raises(ValueError, match="kinds 'An' have 0 'F' arguments; got 1 functions"):
+        block_kernel("q", "An", functions=(dense.general_coefficients,))

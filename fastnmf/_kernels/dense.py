@@ -87,11 +87,12 @@ def general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, 
     :func:`weighted_tile_coefficients`: any beta, weights or not, X = 0 or
     not; scalar (its branches and powers keep LLVM from vectorizing it).
 
-    Without weights, beta = 0.5 takes loops of its own, with X and for
-    X = 0, by square roots, which LLVM vectorizes (the objective too, by the
-    logarithm-free formula of :func:`_half_entry`); without weights or the
-    objective (most iterations of an unweighted fit), any other beta takes a
-    loop that computes only the powers it needs (X = 0 needs no numerator).
+    Without weights and with the denominator, beta = 0.5 takes loops of its
+    own, with X and for X = 0, by square roots, which LLVM vectorizes (the
+    objective too, by the logarithm-free formula of :func:`_half_entry`);
+    without weights or the objective, and with the denominator (most
+    iterations of an unweighted fit), any other beta takes a loop that
+    computes only the powers it needs (X = 0 needs no numerator).
     Against the per-entry loop below (the tile kernel on 2,000 x 3,000,
     r = 10, one thread, minima of 7): beta = 0.5 float32 43 -> 13.4 ms,
     float64 55 -> 19.7 ms; X = 0, beta = 0.5 42 -> 4.8 and 52 -> 12.0 ms,
@@ -114,7 +115,7 @@ def general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, 
                 ab[t, u], d[t, u], loss = _half_entry(X[i0 + t, j0 + u], ab[t, u], eps, zero, with_loss)
                 part += loss
         return part
-    if unit and x_zero and beta == half:
+    if unit and x_zero and with_den and beta == half:
         for t in range(rows):
             for u in range(cols):
                 y = ab[t, u]
@@ -129,7 +130,7 @@ def general_coefficients(X, weights, i0, j0, tiles, rows, beta, eps, with_loss, 
                 ab[t, u] = X[i0 + t, j0 + u] * power(x, num_expo, one)
                 d[t, u] = power(x, den_expo, one)
         return part
-    if unit and x_zero and not with_loss:
+    if unit and x_zero and not with_loss and with_den:
         for t in range(rows):
             for u in range(cols):
                 d[t, u] = power(clamp(ab[t, u], beta, eps), den_expo, one)
@@ -173,9 +174,9 @@ def tile_coefficients(general, X, weights, i0, j0, tiles, rows, beta, eps, with_
     threads, fits of 50 iterations: beta = 1.5 1.6-2.0x faster, 5.8-7.6x
     with a callback; Itakura-Saito 1.05-1.3x and 2.4-3.0x; KL with a
     callback 2-3.5x). With X = 0 (an X of no rows) the numerator's
-    coefficients are not needed; beta = 1.5 takes a loop of
-    its own (square roots, vectorized, the objective too), other beta the
-    general loop with v = 0."""
+    coefficients are not needed; beta = 1.5 takes a loop of its own
+    (square roots, vectorized, the objective too), other beta
+    :func:`general_coefficients`, which has loops of its own for X = 0."""
     cols = tiles.shape[1]
     ab = tiles[:rows]
     d = tiles[rows:]
@@ -184,8 +185,8 @@ def tile_coefficients(general, X, weights, i0, j0, tiles, rows, beta, eps, with_
     one = eps / eps
     half = one / (one + one)
     part = 0.0
-    x_zero = X.shape[0] == 0  # X = 0: the general loop with v = 0, or for beta = 1.5 this one
-    if x_zero and beta == one + half:
+    x_zero = X.shape[0] == 0  # X = 0: general_coefficients, or for beta = 1.5 this loop
+    if x_zero and with_den and beta == one + half:
         for t in range(rows):
             for u in range(cols):
                 y = ab[t, u]
