@@ -145,7 +145,8 @@ def compare(table, name, V, r, args):
         row = Row(label, dtype, r, f"{loss} MU vs sklearn mu", f"{mine * 1e3:.3g} ms/it", f"{reference * 1e3:.3g} ms/it", ratio)
         table.add(row)
     if "hals" not in args.skip:
-        table.add(hals_row(label, V, r, args))
+        for row in hals_rows(label, V, r, args):
+            table.add(row)
 
 
 def frobenius_loss(V, W, H):
@@ -156,14 +157,20 @@ def frobenius_loss(V, W, H):
 
 def time_to_cd_loss(V, W0, H0, r, args):
     """From (W0, H0): the time scikit-learn's cd takes for --cd-iterations
-    iterations, its loss then, and the time fastnmf's HALS takes to reach
-    that loss (None when it does not within --max-iterations and --time-cap
-    times cd's time), from the call, fixed costs included for both.
-    Returns ``(cd_seconds, target, seconds, iterations, best_loss)``."""
-    import fastnmf
-
+    iterations, its loss then, and for each of --hals-solvers the time
+    fastnmf takes to reach that loss (None when it does not within
+    --max-iterations and --time-cap times cd's time), from the call, fixed
+    costs included for both. Returns ``(cd_seconds, target, {solver:
+    (seconds, iterations, best_loss)})``."""
     cd_seconds, (W, H) = sklearn_fit(V, W0, H0, loss="frobenius", solver="cd", iterations=args.cd_iterations)
     target = frobenius_loss(V, W, H)
+    reached = {solver: _time_to_loss(V, W0, H0, r, args, solver, target, cd_seconds) for solver in args.hals_solvers}
+    return cd_seconds, target, reached
+
+
+def _time_to_loss(V, W0, H0, r, args, solver, target, cd_seconds):
+    import fastnmf
+
     record = {"seconds": None, "iterations": 0, "best": np.inf}
     started = time.perf_counter()
 
@@ -174,32 +181,40 @@ def time_to_cd_loss(V, W0, H0, r, args):
             return True
         return time.perf_counter() - started > args.time_cap * cd_seconds
 
-    fastnmf.nmf(V, r, loss="frobenius", init=(W0, H0), max_iter=args.max_iterations, tol=0.0, solver="hals",
+    fastnmf.nmf(V, r, loss="frobenius", init=(W0, H0), max_iter=args.max_iterations, tol=0.0, solver=solver,
                 n_threads=args.threads, callback=callback)  # fmt: skip
-    return cd_seconds, target, record["seconds"], record["iterations"], record["best"]
+    return record["seconds"], record["iterations"], record["best"]
 
 
-def hals_row(label, V, r, args):
-    """The row of fastnmf's HALS against scikit-learn's cd, from the (W0, H0)
-    of --seed, or, with --inits N > 1, the median over N of them (seeds
-    --seed, --seed + 1, ...): where each fit ends depends on where it starts,
-    on real data as much as on the solver (docs/performance.md, "Dense
-    matrices")."""
-    comparison = "time to cd's loss: HALS"
-    fastnmf_fit(V[:40], *random_init(V[:40], r, args.seed), loss="frobenius", iterations=2, threads=args.threads,
-                solver="hals")  # fmt: skip
+def hals_rows(label, V, r, args):
+    """The rows of fastnmf's --hals-solvers against scikit-learn's cd, from
+    the (W0, H0) of --seed, or, with --inits N > 1, the median over N of
+    them (seeds --seed, --seed + 1, ...): where each fit ends depends on
+    where it starts, on real data as much as on the solver
+    (docs/performance.md, "Dense matrices"). Every solver starts from the
+    same (W0, H0) and aims at the same cd run's loss."""
+    for solver in args.hals_solvers:
+        fastnmf_fit(V[:40], *random_init(V[:40], r, args.seed), loss="frobenius", iterations=2, threads=args.threads,
+                    solver=solver)  # fmt: skip
     runs = [time_to_cd_loss(V, *random_init(V, r, args.seed + k), r, args) for k in range(args.inits)]
-    if args.inits == 1:
-        cd_seconds, target, seconds, iterations, best = runs[0]
-        reference = f"{cd_seconds:.3g} s ({args.cd_iterations} it, loss {target:.6g})"
-        if seconds is None:
-            note = f"best loss {best:.6g} (+{100 * (best / target - 1):.2g}%)"
-            return Row(label, V.dtype.name, r, comparison, f"not reached in {iterations} it", reference, "-", note)
-        mine = f"{seconds:.3g} s ({iterations} it)"
-        return Row(label, V.dtype.name, r, comparison, mine, reference, f"{cd_seconds / seconds:.3g}x sooner")
-    excess = [(cd, seconds, best / target) for cd, target, seconds, _, best in runs]
-    cells = median_over_inits(excess, args.cd_iterations)
-    return Row(label, V.dtype.name, r, comparison, *cells)
+    rows = []
+    for solver in args.hals_solvers:
+        comparison = f"time to cd's loss: {solver.upper()}"
+        if args.inits == 1:
+            cd_seconds, target, reached = runs[0]
+            seconds, iterations, best = reached[solver]
+            reference = f"{cd_seconds:.3g} s ({args.cd_iterations} it, loss {target:.6g})"
+            if seconds is None:
+                note = f"best loss {best:.6g} (+{100 * (best / target - 1):.2g}%)"
+                rows.append(Row(label, V.dtype.name, r, comparison, f"not reached in {iterations} it", reference, "-",
+                                note))  # fmt: skip
+                continue
+            mine = f"{seconds:.3g} s ({iterations} it)"
+            rows.append(Row(label, V.dtype.name, r, comparison, mine, reference, f"{cd_seconds / seconds:.3g}x sooner"))
+            continue
+        excess = [(cd, reached[solver][0], reached[solver][2] / target) for cd, target, reached in runs]
+        rows.append(Row(label, V.dtype.name, r, comparison, *median_over_inits(excess, args.cd_iterations)))
+    return rows
 
 
 def main(argv=None):
@@ -221,6 +236,8 @@ def main(argv=None):
     parser.add_argument("--inits", type=int, default=1,
                         help="HALS against cd from this many (W0, H0), seeds --seed, --seed + 1, ...: their median")
     parser.add_argument("--skip", nargs="*", default=[], choices=["mu", "hals"], help="row groups to leave out")
+    parser.add_argument("--hals-solvers", nargs="+", choices=["hals", "ehals"], default=["hals", "ehals"],
+                        help="fastnmf solvers timed to cd's loss (ehals: HALS with extrapolation)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     check_timing_arguments(parser, args)

@@ -194,12 +194,12 @@ def fastnmf_supports_solver():
 
 def fastnmf_frobenius_solvers():
     """The solvers compared with scikit-learn's cd: MU, accelerated MU where
-    this fastnmf has it, HALS; [None] (its only solver) before ``solver=``."""
+    this fastnmf has it, HALS, HALS with extrapolation; [None] (its only solver) before ``solver=``."""
     if not fastnmf_supports_solver():
         return [None]
     from fastnmf import _api
 
-    return [name for name in ("mu", "amu", "hals") if name in getattr(_api, "SOLVERS", ("mu", "hals"))]
+    return [name for name in ("mu", "amu", "hals", "ehals") if name in getattr(_api, "SOLVERS", ("mu", "hals"))]
 
 
 def fastnmf_fit(V, W0, H0, *, loss, iterations, threads, solver=None, mask=None, callback=None):

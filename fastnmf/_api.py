@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from ._epsilon import EPS
-from ._hals import HALSSteps
+from ._hals import ExtrapolatedHALSSteps, HALSSteps
 from ._init import default_init, initialize
 from ._loop import run
 from ._losses import beta_from_loss
@@ -25,7 +25,7 @@ from ._validation import (
     penalty_weights,
 )
 
-SOLVERS = ("auto", "mu", "hals", "amu")
+SOLVERS = ("auto", "mu", "hals", "ehals", "amu")
 
 
 def choose_solver(solver, beta, masked):
@@ -34,7 +34,7 @@ def choose_solver(solver, beta, masked):
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}; got {solver!r}.")
     hals_possible = beta == 2.0 and not masked  # and A-MU's: both need the Gram matrix denominator
-    if solver in ("hals", "amu") and not hals_possible:
+    if solver in ("hals", "ehals", "amu") and not hals_possible:
         raise ValueError(
             f'solver="{solver}" supports only the unmasked Frobenius loss (loss="frobenius", mask=None); '
             'use solver="mu" for other losses and for masks.'
@@ -45,7 +45,9 @@ def choose_solver(solver, beta, masked):
 
 
 def _steps(solver, problem, penalties, r, update_H=True):
-    if solver == "hals":
+    if solver == "ehals" and update_H:
+        return ExtrapolatedHALSSteps(problem.terms, penalties, problem.dtype, problem.nnz, r)
+    if solver in ("hals", "ehals"):  # with H fixed there is nothing to extrapolate from
         return HALSSteps(problem.terms, penalties, problem.dtype, problem.nnz, r, update_H=update_H)
     if solver == "amu":
         return AcceleratedMultiplicativeSteps(problem.terms, penalties, problem.dtype, problem.nnz, update_H=update_H)
@@ -109,14 +111,18 @@ def nmf(
         the others unknown, not zero (ratings). Masked sparse fits cost
         O(nnz r) per iteration. A row or column with nothing observed gets
         zeros in W or H.
-    solver : {"auto", "mu", "hals", "amu"}, default "auto"
+    solver : {"auto", "mu", "hals", "ehals", "amu"}, default "auto"
         "mu": multiplicative updates, for every loss and mask. "hals":
         accelerated hierarchical alternating least squares (exact coordinate
         descent, what scikit-learn calls "cd"), for the unmasked Frobenius
-        loss only. "amu": accelerated multiplicative updates (each product
-        reused for several updates, Gillis & Glineur 2012), for the unmasked
-        Frobenius loss only. "auto" picks "hals" where it applies (it
-        reaches a given loss several times sooner) and "mu" elsewhere.
+        loss only. "ehals": "hals" with extrapolation (Ang & Gillis 2019),
+        often sooner to a given loss on dense data, but its objective may
+        rise at an iteration and it may end elsewhere than "hals" from the
+        same start; unmasked Frobenius only. "amu": accelerated
+        multiplicative updates (each product reused for several updates,
+        Gillis & Glineur 2012), for the unmasked Frobenius loss only.
+        "auto" picks "hals" where it applies (it reaches a given loss
+        several times sooner) and "mu" elsewhere.
     init : {"random", "nndsvd", "nndsvda", "nndsvdar"}, (W0, H0) or None
         How to start. None picks "nndsvda" when r <= min(m, n), else
         "random" (scikit-learn's rule). (W0, H0) must have shapes (m, r) and

@@ -35,6 +35,7 @@ from . import _kernels as K
 from ._chunks import uniform_row_chunks
 from ._epsilon import tiny
 from ._kernels.hals import LANES
+from ._loop import penalty
 
 
 ALPHA = 0.5
@@ -115,3 +116,90 @@ class HALSSteps(ReusedProductSteps):
             K.hals_lanes(A, P, G, l1, l2, self.flush, bounds, n_sweeps, DELTA * DELTA, LANES)
         else:
             K.hals_rows(A, P, G, l1, l2, self.flush, bounds, n_sweeps, DELTA * DELTA)
+
+
+# Extrapolation (Ang & Gillis 2019): the starting beta, its growth after an iteration that lowered the
+# objective, the growth of its cap, and its shrinking after one that raised it.
+EXTRAPOLATION_START = 0.5
+EXTRAPOLATION_GROWTH = 1.01
+EXTRAPOLATION_CAP_GROWTH = 1.005
+EXTRAPOLATION_SHRINK = 1.5
+
+
+class ExtrapolatedHALSSteps(HALSSteps):
+    """HALS with extrapolation (Ang & Gillis, "Accelerating nonnegative
+    matrix factorization algorithms using extrapolation", Neural Computation
+    31, 2019): each half iteration updates its factor by the HALS sweeps
+    above, then moves it on along its last step, Y = max(0, A + beta (A -
+    A_before)), and the other factor's update uses Y instead of A.
+
+    The W update starts from W and uses H's extrapolated point Y_H; the H
+    update starts from H (not from Y_H) and uses W's, Y_W. What a fit holds
+    between iterations, and reports, is the pair (W, Y_H), both
+    non-negative; its objective comes with the products of the next W update
+    (P = V Y_H^T, G = Y_H Y_H^T), so it is known at every iteration for m r^2
+    more multiply-adds. When it rose, the iteration drops H's extrapolation
+    (the pair becomes (W, H), and P and G are computed again for H), beta
+    shrinks by EXTRAPOLATION_SHRINK, the beta that failed becomes beta's cap,
+    and the next iteration does not extrapolate. Otherwise beta grows by
+    EXTRAPOLATION_GROWTH, up to its cap, which grows by
+    EXTRAPOLATION_CAP_GROWTH up to 1 (Ang & Gillis's rule).
+
+    The objective can therefore rise from one iteration to the next (by less
+    than the restart lets it: a rise is undone at once for H), unlike plain
+    HALS, and the fit can end in another stationary point than HALS from the
+    same start. Measured, it reached scikit-learn's cd loss sooner in the
+    median of five starts on the faces and the dense synthetic matrix, and
+    about as soon on the stock volumes (docs/performance.md)."""
+
+    def __init__(self, terms, penalties, dtype, nnz, r):
+        super().__init__(terms, penalties, dtype, nnz, r)
+        self.beta = EXTRAPOLATION_START
+        self.beta_cap = 1.0
+        self.extrapolate = True  # this iteration moves W and H on along their steps
+        self._H = None  # H without its extrapolation, once an update has made it
+        self._previous = np.inf  # the objective the last iteration held
+
+    def _objective(self, W, Ht):
+        P, G, data_loss = self.terms.w_products(W, Ht, True)
+        l1_W, l2_W, l1_H, l2_H = self.penalties
+        return P, G, data_loss, data_loss + penalty(W, l1_W, l2_W) + penalty(Ht, l1_H, l2_H)
+
+    def prepare(self, W, Ht, with_loss):
+        P, G, data_loss, loss = self._objective(W, Ht)
+        if loss > self._previous:
+            self.beta_cap = self.beta
+            self.beta /= EXTRAPOLATION_SHRINK
+            if self.extrapolate:  # Ht is H's extrapolated point: back to H itself
+                Ht[...] = self._H
+                P, G, data_loss, loss = self._objective(W, Ht)
+            self.extrapolate = False
+            self._previous = min(loss, self._previous)
+        else:
+            if self._H is not None:
+                self.beta = min(self.beta_cap, EXTRAPOLATION_GROWTH * self.beta)
+                self.beta_cap = min(1.0, EXTRAPOLATION_CAP_GROWTH * self.beta_cap)
+                self.extrapolate = True
+            self._previous = loss
+        self._w_products = P, G
+        return data_loss
+
+    def update(self, W, Ht):
+        l1_W, l2_W, l1_H, l2_H = self.penalties
+        m, n = self.terms.shape
+        W_before = W.copy() if self.extrapolate else None
+        self._inner(W, *self._w_products, l1_W, l2_W, n)
+        H = Ht.copy() if self._H is None else self._H
+        H_before = H.copy() if self.extrapolate else None
+        self._inner(H, *self.terms.h_products(self._moved_on(W, W_before), Ht), l1_H, l2_H, m)
+        self._H = H
+        np.copyto(Ht, self._moved_on(H, H_before))
+
+    def _moved_on(self, A, before):
+        """max(0, A + beta (A - before)), or A itself without extrapolation."""
+        if before is None:
+            return A
+        moved = np.subtract(A, before, out=before)
+        moved *= A.dtype.type(self.beta)
+        moved += A
+        return np.maximum(moved, 0, out=moved)

@@ -56,7 +56,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_features), else "random". "custom" uses the ``W`` and ``H`` passed
         to :meth:`fit`.
     solver : str, default "auto"
-        Passed to :func:`fastnmf.nmf` ("auto", "mu", "hals", "amu" where the core
+        Passed to :func:`fastnmf.nmf` ("auto", "mu", "hals", "ehals", "amu" where the core
         has them). "cd" (scikit-learn's default, coordinate descent on the
         Frobenius loss) is taken as "hals", the same block coordinate descent.
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float

@@ -418,3 +418,61 @@ def amu_iteration(V, W, H, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.0):
     W = amu_updates(W, V @ Ht, Ht.T @ Ht, l1_W, l2_W, amu_count(stored, m, n, r))
     Ht = amu_updates(Ht, V.T @ W, W.T @ W, l1_H, l2_H, amu_count(stored, n, m, r))
     return W, Ht.T
+
+
+# --------------------------------------------------------------------------
+# HALS with extrapolation (Ang & Gillis 2019), the unmasked Frobenius loss
+# --------------------------------------------------------------------------
+
+
+def hals_count(stored, rows, other_rows, r, alpha=0.5, most=50):
+    """How many sweeps a HALS step allows: 1 + floor(alpha * rho), at most
+    ``most``, with rho = 1 + (2 stored r + other_rows r^2) / (rows r (r + 1))."""
+    rho = 1.0 + (2.0 * stored * r + other_rows * r * r) / (rows * r * (r + 1))
+    return int(min(most, 1 + np.floor(alpha * rho)))
+
+
+def ehals_fit(V, W, H, iterations, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.0, tiny=0.0, beta=0.5,
+              growth=1.01, cap_growth=1.005, shrink=1.5):  # fmt: skip
+    """HALS with extrapolation, written out: returns (W, H, objectives,
+    restarts): the pair the fit holds after the last iteration, (W, Y_H),
+    the objective of the pair it held after 0, ..., ``iterations``
+    iterations, and how many times the objective rose.
+
+    An iteration: if the objective of the held pair rose above the last one
+    kept, H's extrapolation is dropped (Y_H = H), beta shrinks, its cap
+    becomes the beta that failed, and this iteration does not extrapolate;
+    otherwise beta grows (up to its cap, which grows up to 1). Then W's HALS
+    sweeps for Y_H, Y_W = max(0, W + beta (W - W_before)), H's sweeps for
+    Y_W (from H, not Y_H), and Y_H = max(0, H + beta (H - H_before))."""
+    V = np.asarray(V, dtype=np.float64)
+    (m, n), r = V.shape, W.shape[1]
+    W = np.asarray(W, dtype=np.float64)
+    Yt = np.asarray(H, dtype=np.float64).T.copy()
+    Ht = None
+    rows_W, rows_H = (np.full(m, l1_W), np.full(m, l2_W)), (np.full(n, l1_H), np.full(n, l2_H))
+    cap, previous, extrapolate, restarts = 1.0, np.inf, True, 0
+    objectives = []
+    for iteration in range(iterations + 1):
+        loss = frobenius_penalized(V, W, Yt, *rows_W) + penalty(Yt, l1_H, l2_H)
+        if loss > previous:
+            restarts += 1
+            cap, beta = beta, beta / shrink
+            if extrapolate:
+                Yt = Ht.copy()
+                loss = frobenius_penalized(V, W, Yt, *rows_W) + penalty(Yt, l1_H, l2_H)
+            extrapolate = False
+            previous = min(loss, previous)
+        else:
+            if Ht is not None:
+                beta, cap, extrapolate = min(cap, growth * beta), min(1.0, cap_growth * cap), True
+            previous = loss
+        objectives.append(loss)
+        if iteration == iterations:
+            return W, Yt.T, np.array(objectives), restarts
+        W_new = hals_rows(W, V @ Yt, Yt.T @ Yt, *rows_W, tiny, hals_count(stored, m, n, r), 0.01)
+        Y_W = np.maximum(W_new + beta * (W_new - W), 0.0) if extrapolate else W_new
+        start = Yt if Ht is None else Ht
+        Ht_new = hals_rows(start, V.T @ Y_W, Y_W.T @ Y_W, *rows_H, tiny, hals_count(stored, n, m, r), 0.01)
+        Yt = np.maximum(Ht_new + beta * (Ht_new - start), 0.0) if extrapolate else Ht_new
+        W, Ht = W_new, Ht_new

@@ -139,7 +139,7 @@ def test_every_sparse_format_gives_the_same_result(loss):
 
 
 @pytest.mark.parametrize("name", list(caller_matrices()))
-@pytest.mark.parametrize("solver", ["hals", "amu"])
+@pytest.mark.parametrize("solver", ["hals", "ehals", "amu"])
 def test_callers_data_untouched_by_the_frobenius_solvers(name, solver, monkeypatch):
     """HALS and accelerated MU, with dense HALS's products by blocks of rows
     at any size (its threshold lowered to 0): V, W0 and H0 stay as they were."""

@@ -33,6 +33,7 @@ from conftest import (
 import fastnmf
 import fastnmf._hals
 from fastnmf import ConvergenceWarning, NMFResult, nmf
+from fastnmf._epsilon import tiny
 from fastnmf._threads import MIN_WORK_PER_THREAD
 
 # With a callback the objective is evaluated after every iteration (without
@@ -171,6 +172,53 @@ def test_amu_objective_never_increases(layout, dtype):
     assert history[-1] < history[0]
 
 
+@pytest.mark.parametrize("start", [0.5, 4.0], ids=["default", "restarts"])
+@pytest.mark.parametrize("penalty", ["none", "mixed"])
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_ehals_matches_its_naive_twin(layout, penalty, start, dtype, monkeypatch):
+    """HALS with extrapolation (Ang & Gillis 2019) against the loop written
+    out in NumPy. A start of beta = 4 overshoots, so that the objective
+    rises and the restart (H's extrapolation dropped, beta shrunk) runs."""
+    monkeypatch.setattr(fastnmf._hals, "EXTRAPOLATION_START", start)
+    V = data(2.0, layout, dtype)
+    m, n = V.shape
+    W0, H0 = factors(m, n, 3, dtype)
+    options = PENALTIES[penalty]
+    iterations = 6
+    result = nmf(V, 3, init=(W0, H0), max_iter=iterations, tol=0, n_threads=1, solver="ehals", **options,
+                 **EVERY_ITERATION)  # fmt: skip
+    stored = V.nnz if sp.issparse(V) else m * n
+    W, H, history, restarts = naive.ehals_fit(as_dense(V), W0, H0, iterations, stored,
+                                              *penalty_weights(m, n, **options), tiny=float(tiny(dtype)), beta=start)
+    assert restarts > 0 if start > 1 else True
+    rtol = 100 * rtol_for(dtype)
+    assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
+    assert_allclose(result.H, H, rtol=rtol, atol=rtol * H.max())
+    assert_allclose(result.loss_history, history, rtol=rtol)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_ehals_reports_the_objective_of_what_it_returns(layout, dtype, monkeypatch):
+    """The pair a fit holds between iterations is (W, H's extrapolated
+    point): its objective is the one recorded, restarts included."""
+    monkeypatch.setattr(fastnmf._hals, "EXTRAPOLATION_START", 4.0)
+    V = data(2.0, layout, dtype, m=20, n=15)
+    for max_iter in (1, 7, 30):
+        result = nmf(V, 4, solver="ehals", init="random", random_state=0, max_iter=max_iter, tol=0, n_threads=1)
+        expected = naive.objective(as_dense(V), result.W, result.H, 2.0)
+        assert_allclose(result.loss_history[-1], expected, rtol=100 * rtol_for(dtype))
+        assert np.isfinite(result.W).all() and result.W.min() >= 0 and result.H.min() >= 0
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_ehals_transform_is_hals(layout):
+    """With H fixed there is nothing to extrapolate from: the same W."""
+    V = data(2.0, layout, np.float64, m=30, n=20)
+    H = nmf(V, 3, init="random", random_state=0, max_iter=20, tol=0, n_threads=1).H
+    W_hals, W_ehals = (fastnmf.transform(V, H, solver=s, max_iter=5, tol=0, n_threads=1) for s in ("hals", "ehals"))
+    assert_array_equal(W_hals, W_ehals, strict=True)
+
+
 @pytest.mark.parametrize(
     "H, error, match",
     [
@@ -201,7 +249,7 @@ def test_amu_transform_is_mu_with_more_updates(layout):
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
-@pytest.mark.parametrize("solver", ["amu", "hals"])
+@pytest.mark.parametrize("solver", ["amu", "hals", "ehals"])
 def test_accelerated_solvers_same_result_any_thread_count(solver, layout):
     two_threads_or_skip(2)
     V = large_enough_for_two_threads(layout)

@@ -457,7 +457,7 @@ def test_huge_values_give_finite_factors_or_a_clear_error(dtype, scale, layout, 
     [dict(loss="kullback-leibler"), dict(loss=1.5), dict(mask=np.ones((6, 5), dtype=bool))],
     ids=["kl", "beta-1.5", "masked"],
 )
-@pytest.mark.parametrize("solver", ["hals", "amu"])
+@pytest.mark.parametrize("solver", ["hals", "ehals", "amu"])
 def test_hals_and_amu_only_for_unmasked_frobenius(solver, options):
     V = np.random.default_rng(0).random((6, 5)) + 0.1
     with pytest.raises(ValueError, match=f'solver="{solver}" supports only the unmasked Frobenius loss'):

@@ -22,7 +22,7 @@ from .common import (
     restore_threads,
 )
 
-SOLVERS = ["mu", "amu", "hals"]
+SOLVERS = ["mu", "amu", "hals", "ehals"]
 ITERATIONS = 10
 
 

@@ -100,9 +100,10 @@ def add_factorize_command(commands):
     )
     factorize.add_argument(
         "--solver",
-        choices=["auto", "mu", "hals", "amu"],
+        choices=["auto", "mu", "hals", "ehals", "amu"],
         default="auto",
-        help="auto (default: hals for the unmasked Frobenius loss, else mu), mu, hals or amu (accelerated mu)",
+        help="auto (default: hals for the unmasked Frobenius loss, else mu), mu, hals, ehals (hals with "
+        "extrapolation) or amu (accelerated mu)",
     )
     factorize.add_argument(
         "--init",
