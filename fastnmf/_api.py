@@ -29,8 +29,10 @@ SOLVERS = ("auto", "mu", "hals", "ehals", "amu")
 
 
 def choose_solver(solver, beta, masked):
-    """``"auto"`` is HALS for the unmasked Frobenius loss (it reaches a given
-    loss several times sooner than MU) and MU otherwise."""
+    """``"auto"`` is HALS with extrapolation for the unmasked Frobenius loss
+    (from five starts each, it reached scikit-learn's cd loss sooner than
+    plain HALS in the median in 18 of 20 measured cases, and HALS several
+    times sooner than MU; docs/performance.md) and MU otherwise."""
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}; got {solver!r}.")
     hals_possible = beta == 2.0 and not masked  # and A-MU's: both need the Gram matrix denominator
@@ -40,7 +42,7 @@ def choose_solver(solver, beta, masked):
             'use solver="mu" for other losses and for masks.'
         )
     if solver == "auto":
-        return "hals" if hals_possible else "mu"
+        return "ehals" if hals_possible else "mu"
     return solver
 
 
@@ -121,8 +123,8 @@ def nmf(
         same start; unmasked Frobenius only. "amu": accelerated
         multiplicative updates (each product reused for several updates,
         Gillis & Glineur 2012), for the unmasked Frobenius loss only.
-        "auto" picks "hals" where it applies (it reaches a given loss
-        several times sooner) and "mu" elsewhere.
+        "auto" picks "ehals" where it applies (the soonest to a given loss
+        in the median of the starts measured) and "mu" elsewhere.
     init : {"random", "nndsvd", "nndsvda", "nndsvdar"}, (W0, H0) or None
         How to start. None picks "nndsvda" when r <= min(m, n), else
         "random" (scikit-learn's rule). (W0, H0) must have shapes (m, r) and

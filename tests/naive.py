@@ -471,8 +471,17 @@ def ehals_fit(V, W, H, iterations, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.
         if iteration == iterations:
             return W, Yt.T, np.array(objectives), restarts
         W_new = hals_rows(W, V @ Yt, Yt.T @ Yt, *rows_W, tiny, hals_count(stored, m, n, r), 0.01)
-        Y_W = np.maximum(W_new + beta * (W_new - W), 0.0) if extrapolate else W_new
+        Y_W = moved_on(W_new, W, beta) if extrapolate else W_new
         start = Yt if Ht is None else Ht
         Ht_new = hals_rows(start, V.T @ Y_W, Y_W.T @ Y_W, *rows_H, tiny, hals_count(stored, n, m, r), 0.01)
-        Yt = np.maximum(Ht_new + beta * (Ht_new - start), 0.0) if extrapolate else Ht_new
+        Yt = moved_on(Ht_new, start, beta) if extrapolate else Ht_new
         W, Ht = W_new, Ht_new
+
+
+def moved_on(A, before, beta):
+    """max(0, A + beta (A - before)), except that a column this would make
+    all zero, where A's is not, stays A's."""
+    Y = np.maximum(A + beta * (A - before), 0.0)
+    lost = ~Y.any(axis=0) & A.any(axis=0)
+    Y[:, lost] = A[:, lost]
+    return Y

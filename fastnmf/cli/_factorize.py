@@ -102,7 +102,7 @@ def add_factorize_command(commands):
         "--solver",
         choices=["auto", "mu", "hals", "ehals", "amu"],
         default="auto",
-        help="auto (default: hals for the unmasked Frobenius loss, else mu), mu, hals, ehals (hals with "
+        help="auto (default: ehals for the unmasked Frobenius loss, else mu), mu, hals, ehals (hals with "
         "extrapolation) or amu (accelerated mu)",
     )
     factorize.add_argument(
