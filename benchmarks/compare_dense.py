@@ -30,8 +30,9 @@ updates for the Frobenius, Kullback-Leibler and beta = 1.5 losses, and
 Itakura-Saito where V has no zero, against ``NMF(solver="mu")``. For the
 Frobenius loss, scikit-learn's ``solver="cd"`` runs ``--cd-iterations``
 iterations and its loss is the target: the table gives the time fastnmf's
-HALS takes to reach it (stopping after ``--time-cap`` times cd's time), as
-``compare_sklearn.py`` does (a HALS iteration repeats its cheap inner sweeps,
+HALS, with and without extrapolation (``--hals-solvers``), takes to reach it
+(stopping after ``--time-cap`` times cd's time), as ``compare_sklearn.py``
+does (a HALS iteration repeats its cheap inner sweeps,
 so per-iteration times would not compare like with like); with ``--inits N``,
 from N initializations (seeds ``--seed``, ``--seed + 1``, ...), the median
 and range of the ratio, since on real data where a fit ends depends on
