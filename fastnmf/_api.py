@@ -117,10 +117,10 @@ def nmf(
         "mu": multiplicative updates, for every loss and mask. "hals":
         accelerated hierarchical alternating least squares (exact coordinate
         descent, what scikit-learn calls "cd"), for the unmasked Frobenius
-        loss only. "ehals": "hals" with extrapolation (Ang & Gillis 2019),
-        often sooner to a given loss on dense data, but its objective may
-        rise at an iteration and it may end elsewhere than "hals" from the
-        same start; unmasked Frobenius only. "amu": accelerated
+        loss only. "ehals": "hals" with extrapolation (a variant of Ang &
+        Gillis 2019), sooner to a given loss in most cases measured, but its
+        objective may rise at an iteration and it may end elsewhere than
+        "hals" from the same start; unmasked Frobenius only. "amu": accelerated
         multiplicative updates (each product reused for several updates,
         Gillis & Glineur 2012), for the unmasked Frobenius loss only.
         "auto" picks "ehals" where it applies (the soonest to a given loss

@@ -14,7 +14,8 @@ the stopping test is applied row by row, inside one parallel kernel call
 where each row stays in cache (Gillis & Glineur test the whole matrix, which
 needs a barrier after every sweep). Then the same for H. Each sweep is an
 exact block coordinate-descent step (up to the rounding of g = A[i] G, which
-the kernels carry from sweep to sweep), so the objective does not increase.
+the kernels carry from sweep to sweep), so without extrapolation the
+objective does not increase.
 
 For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
 (kernel ``hals_lanes``), in chunks of 128 to 512 rows (:func:`lane_chunks`);
@@ -141,13 +142,18 @@ class ExtrapolatedHALSSteps(HALSSteps):
     between iterations, and reports, is the pair (W, Y_H), both
     non-negative; its objective comes with the products of the next W update
     (P = V Y_H^T, G = Y_H Y_H^T), so it is known at every iteration for
-    (m + n) r^2 more multiply-adds. When it rose, the iteration drops H's
-    extrapolation (the pair becomes (W, H), and P and G are computed again
-    for H), beta shrinks by EXTRAPOLATION_SHRINK, the beta that failed
-    becomes beta's cap, and the next iteration does not extrapolate.
-    Otherwise beta grows by EXTRAPOLATION_GROWTH, up to its cap, which grows
-    by EXTRAPOLATION_CAP_GROWTH up to 1 (Ang & Gillis's rule). A column
-    that the projection would zero keeps the factor's (:meth:`_moved_on`).
+    (m + n) r^2 more multiply-adds. When it is above the lowest objective
+    held so far, beta's cap becomes beta and beta shrinks by
+    EXTRAPOLATION_SHRINK (after an iteration that did not extrapolate too),
+    and if the pair was extrapolated the iteration drops H's extrapolation
+    (the pair becomes (W, H), and P and G are computed again for H); either
+    way this iteration does not extrapolate. Otherwise beta grows by
+    EXTRAPOLATION_GROWTH, up to its cap, which grows by
+    EXTRAPOLATION_CAP_GROWTH up to 1. This is a variant of Ang & Gillis's
+    scheme (their growth and shrinking of beta; the restart, the threshold
+    and the pair returned are fastnmf's, chosen by measurement:
+    docs/performance.md). A column that the projection would zero keeps the
+    factor's (:meth:`_moved_on`).
 
     Unlike plain HALS, the objective of the pair held can therefore rise
     from one iteration to the next (dropping H's extrapolation lowers it

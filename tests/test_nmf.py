@@ -199,6 +199,22 @@ def test_ehals_matches_its_naive_twin(layout, penalty, start, dtype, monkeypatch
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_ehals_matches_its_naive_twin_over_many_iterations(layout):
+    """60 iterations, with many restarts, most of them at the rounding floor
+    of the objective; in float64, so that the twin takes the same decisions."""
+    V = data(2.0, layout, np.float64, m=20, n=15)
+    m, n = V.shape
+    W0, H0 = factors(m, n, 4, np.float64)
+    result = nmf(V, 4, init=(W0, H0), max_iter=60, tol=0, n_threads=1, solver="ehals", **EVERY_ITERATION)
+    stored = V.nnz if sp.issparse(V) else m * n
+    W, H, history, restarts = naive.ehals_fit(as_dense(V), W0, H0, 60, stored, tiny=float(tiny(np.float64)))
+    assert restarts > 1
+    assert_allclose(result.loss_history, history, rtol=1e-9)
+    assert_allclose(result.W, W, rtol=1e-7, atol=1e-9 * W.max())
+    assert_allclose(result.H, H, rtol=1e-7, atol=1e-9 * H.max())
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
 def test_ehals_reports_the_objective_of_what_it_returns(layout, dtype, monkeypatch):
     """The pair a fit holds between iterations is (W, H's extrapolated
     point): its objective is the one recorded, restarts included."""
