@@ -160,9 +160,9 @@ class ExtrapolatedHALSSteps(HALSSteps):
     again, but not always below where it was), and the fit can end in
     another stationary point than HALS from the same start. Measured from
     five starts each, it reached scikit-learn's cd loss sooner than HALS in
-    the median in 18 of 20 cases on dense matrices and the 0.5M
-    document-term matrix and in the three 3M cases run, later only on the
-    stock volumes at r = 10 (docs/performance.md, "HALS with
+    the median in 17 of the 19 cases measured (14 of 16 on dense matrices
+    and the 0.5M document-term matrix, and the three 3M cases run), later
+    only on the stock volumes at r = 10 (docs/performance.md, "HALS with
     extrapolation")."""
 
     def __init__(self, terms, penalties, dtype, nnz, r):
