@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import naive
 import fastnmf
+from fastnmf._threads import MIN_WORK_PER_THREAD
 
 # Relative tolerances for comparing a kernel (working in its dtype) with a
 # float64 twin. float64 kernels may reassociate sums (fastmath "reassoc").
@@ -140,3 +142,39 @@ def assert_same_sparse(A, B):
     assert sp.issparse(A) and sp.issparse(B)
     assert A.shape == B.shape
     np.testing.assert_array_equal(sp.csr_array(A).toarray(), sp.csr_array(B).toarray())
+
+
+# With a callback the objective is evaluated after every iteration (without
+# one, every 10 iterations and after the last).
+EVERY_ITERATION = dict(callback=lambda iteration, W, H, loss: None)
+PENALTIES = {
+    "none": dict(alpha_W=0.0),
+    "l1": dict(alpha_W=0.02, l1_ratio=1.0),
+    "l2": dict(alpha_W=0.02, l1_ratio=0.0),
+    "mixed": dict(alpha_W=0.02, alpha_H=0.05, l1_ratio=0.4),
+}
+
+
+def penalty_weights(m, n, alpha_W=0.0, alpha_H="same", l1_ratio=0.0):
+    """(l1_W, l2_W, l1_H, l2_H) of nmf's alpha options, for the naive twins."""
+    alpha_H = alpha_W if alpha_H == "same" else alpha_H
+    return naive.sklearn_penalties(m, n, alpha_W, alpha_H, l1_ratio)
+
+
+def as_dense(V):
+    """V as a dense array, for the naive twins."""
+    return V.toarray() if sp.issparse(V) else np.asarray(V)
+
+
+def large_enough_for_two_threads(layout, r=4, seed=3):
+    """A V on which fastnmf really uses 2 threads (it uses fewer on small
+    problems: fastnmf._threads.MIN_WORK_PER_THREAD multiply-adds per thread)
+    and splits the work into several chunks."""
+    rng = np.random.default_rng(seed)
+    work = 3 * MIN_WORK_PER_THREAD  # nnz * r
+    if layout == "dense":
+        m = 400
+        return rng.random((m, -(-work // (m * r)))) + 0.01
+    density = 0.5
+    m = 600
+    return random_sparse(m, -(-work // int(m * r * density)), density, rng)
