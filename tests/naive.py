@@ -433,14 +433,14 @@ def hals_count(stored, rows, other_rows, r, alpha=0.5, most=50):
 
 
 def ehals_fit(V, W, H, iterations, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.0, tiny=0.0, beta=0.5,
-              growth=1.01, cap_growth=1.005, shrink=1.5):  # fmt: skip
+              growth=1.01, cap_growth=1.005, shrink=1.5, margin=0.0):  # fmt: skip
     """HALS with extrapolation, written out: returns (W, H, objectives,
     restarts): the pair the fit holds after the last iteration, (W, Y_H),
     the objective of the pair it held after 0, ..., ``iterations``
     iterations, and how many times the objective rose.
 
-    An iteration: if the objective of the held pair rose above the last one
-    kept, H's extrapolation is dropped (Y_H = H), beta shrinks, its cap
+    An iteration: if the objective of the held pair is above the lowest one
+    held so far by more than ``margin``, H's extrapolation is dropped (Y_H = H), beta shrinks, its cap
     becomes the beta that failed, and this iteration does not extrapolate;
     otherwise beta grows (up to its cap, which grows up to 1). Then W's HALS
     sweeps for Y_H, Y_W = max(0, W + beta (W - W_before)), H's sweeps for
@@ -451,37 +451,41 @@ def ehals_fit(V, W, H, iterations, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.
     Yt = np.asarray(H, dtype=np.float64).T.copy()
     Ht = None
     rows_W, rows_H = (np.full(m, l1_W), np.full(m, l2_W)), (np.full(n, l1_H), np.full(n, l2_H))
-    cap, previous, extrapolate, restarts = 1.0, np.inf, True, 0
+    cap, lowest, extrapolate, restarts = 1.0, np.inf, True, 0
     objectives = []
     for iteration in range(iterations + 1):
         loss = frobenius_penalized(V, W, Yt, *rows_W) + penalty(Yt, l1_H, l2_H)
-        if loss > previous:
+        if loss > lowest + margin:
             restarts += 1
             cap, beta = beta, beta / shrink
             if extrapolate:
                 Yt = Ht.copy()
                 loss = frobenius_penalized(V, W, Yt, *rows_W) + penalty(Yt, l1_H, l2_H)
             extrapolate = False
-            previous = min(loss, previous)
-        else:
-            if Ht is not None:
-                beta, cap, extrapolate = min(cap, growth * beta), min(1.0, cap_growth * cap), True
-            previous = loss
+        elif Ht is not None:
+            beta, cap, extrapolate = min(cap, growth * beta), min(1.0, cap_growth * cap), True
+        lowest = min(loss, lowest)
         objectives.append(loss)
         if iteration == iterations:
             return W, Yt.T, np.array(objectives), restarts
         W_new = hals_rows(W, V @ Yt, Yt.T @ Yt, *rows_W, tiny, hals_count(stored, m, n, r), 0.01)
-        Y_W = moved_on(W_new, W, beta) if extrapolate else W_new
+        Y_W = moved_on(W_new, W, beta, tiny) if extrapolate else W_new
         start = Yt if Ht is None else Ht
         Ht_new = hals_rows(start, V.T @ Y_W, Y_W.T @ Y_W, *rows_H, tiny, hals_count(stored, n, m, r), 0.01)
-        Yt = moved_on(Ht_new, start, beta) if extrapolate else Ht_new
+        Yt = moved_on(Ht_new, start, beta, tiny) if extrapolate else Ht_new
         W, Ht = W_new, Ht_new
 
 
-def moved_on(A, before, beta):
+def moved_on(A, before, beta, tiny=0.0):
     """max(0, A + beta (A - before)), except that a column this would make
-    all zero, where A's is not, stays A's."""
+    zero (a squared norm below ``tiny``, or exactly zero), where A's is
+    not, stays A's."""
     Y = np.maximum(A + beta * (A - before), 0.0)
-    lost = ~Y.any(axis=0) & A.any(axis=0)
+
+    def vanishes(X):
+        squares = (X * X).sum(axis=0)
+        return (squares < tiny) | (squares == 0)
+
+    lost = vanishes(Y) & ~vanishes(A)
     Y[:, lost] = A[:, lost]
     return Y

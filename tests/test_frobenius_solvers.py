@@ -24,6 +24,7 @@ from conftest import (
     two_threads_or_skip,
 )
 import fastnmf
+import fastnmf._api
 import fastnmf._hals
 from fastnmf import nmf
 from fastnmf._epsilon import tiny
@@ -100,7 +101,8 @@ def test_ehals_matches_its_naive_twin(layout, penalty, start, dtype, monkeypatch
                  **EVERY_ITERATION)  # fmt: skip
     stored = V.nnz if sp.issparse(V) else m * n
     W, H, history, restarts = naive.ehals_fit(as_dense(V), W0, H0, iterations, stored,
-                                              *penalty_weights(m, n, **options), tiny=float(tiny(dtype)), beta=start)
+                                              *penalty_weights(m, n, **options), tiny=float(tiny(dtype)), beta=start,
+                                              margin=rise_margin(V, dtype))  # fmt: skip
     assert restarts > 0 if start > 1 else True
     rtol = 100 * rtol_for(dtype)
     assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
@@ -109,19 +111,46 @@ def test_ehals_matches_its_naive_twin(layout, penalty, start, dtype, monkeypatch
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
-def test_ehals_matches_its_naive_twin_over_many_iterations(layout):
-    """60 iterations, with many restarts, most of them at the rounding floor
-    of the objective; in float64, so that the twin takes the same decisions."""
+def test_ehals_matches_its_naive_twin_over_many_iterations(layout, monkeypatch):
+    """60 iterations, with restarts (from beta = 1.5); in float64, so that
+    the twin takes the same decisions."""
+    monkeypatch.setattr(fastnmf._hals, "EXTRAPOLATION_START", 1.5)
     V = data(2.0, layout, np.float64, m=20, n=15)
     m, n = V.shape
     W0, H0 = factors(m, n, 4, np.float64)
     result = nmf(V, 4, init=(W0, H0), max_iter=60, tol=0, n_threads=1, solver="ehals", **EVERY_ITERATION)
     stored = V.nnz if sp.issparse(V) else m * n
-    W, H, history, restarts = naive.ehals_fit(as_dense(V), W0, H0, 60, stored, tiny=float(tiny(np.float64)))
+    W, H, history, restarts = naive.ehals_fit(as_dense(V), W0, H0, 60, stored, tiny=float(tiny(np.float64)),
+                                              beta=1.5, margin=rise_margin(V, np.float64))  # fmt: skip
     assert restarts > 1
     assert_allclose(result.loss_history, history, rtol=1e-9)
     assert_allclose(result.W, W, rtol=1e-7, atol=1e-9 * W.max())
     assert_allclose(result.H, H, rtol=1e-7, atol=1e-9 * H.max())
+
+
+def rise_margin(V, dtype):
+    squares = V.data if sp.issparse(V) else V
+    return fastnmf._hals.ExtrapolatedHALSSteps.rise_margin(float(np.sum(np.square(squares, dtype=np.float64))), dtype)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_ehals_keeps_extrapolating_at_the_rounding_floor(layout, dtype, monkeypatch):
+    """Once the objective moves by rounding alone, beta stays where it was:
+    compared exactly, the iterations that came out above the lowest
+    objective so far (about half of them) shrank it to nothing."""
+    made = []
+
+    class Recorded(fastnmf._hals.ExtrapolatedHALSSteps):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(fastnmf._api, "ExtrapolatedHALSSteps", Recorded)
+    V = data(2.0, layout, dtype, m=20, n=15)
+    result = nmf(V, 3, solver="ehals", init="random", random_state=0, max_iter=400, tol=0, n_threads=1)
+    history = result.loss_history
+    assert abs(history[-1] - history[-2]) <= 1e-6 * history[-1]  # at the floor (the last 10 iterations)
+    assert made[0].beta > 0.1
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
