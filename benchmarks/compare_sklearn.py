@@ -31,7 +31,8 @@ same dtype, and the table gives:
 
 - **Time to loss**: scikit-learn's ``solver="cd"`` runs 200 iterations
   (``--cd-iterations``); its loss is the target. Each fastnmf Frobenius
-  solver (MU, and HALS when ``nmf`` has ``solver=``) runs with a callback that
+  solver of ``--solvers`` (by default MU, A-MU, HALS and HALS with
+  extrapolation, those this fastnmf has) runs with a callback that
   records time and loss after every iteration and stops at the target, or
   when it has taken ``--time-cap`` times cd's time or ``--max-iterations``
   iterations, and then reports "not reached". Times are from the call to the
@@ -192,6 +193,9 @@ def fastnmf_supports_solver():
     return "solver" in inspect.signature(fastnmf.nmf).parameters
 
 
+FROBENIUS_SOLVERS = ("mu", "amu", "hals", "ehals")
+
+
 def fastnmf_frobenius_solvers():
     """The solvers compared with scikit-learn's cd: MU, accelerated MU where
     this fastnmf has it, HALS, HALS with extrapolation; [None] (its only solver) before ``solver=``."""
@@ -199,7 +203,7 @@ def fastnmf_frobenius_solvers():
         return [None]
     from fastnmf import _api
 
-    return [name for name in ("mu", "amu", "hals", "ehals") if name in getattr(_api, "SOLVERS", ("mu", "hals"))]
+    return [name for name in FROBENIUS_SOLVERS if name in getattr(_api, "SOLVERS", ("mu", "hals"))]
 
 
 def fastnmf_fit(V, W0, H0, *, loss, iterations, threads, solver=None, mask=None, callback=None):
@@ -465,7 +469,7 @@ class Comparison:
         self.W0, self.H0 = random_init(V, r, args.seed)
         self.warm_V = V[:WARM_UP_ROWS]
         self.warm_W0 = self.W0[:WARM_UP_ROWS]
-        self.solvers = fastnmf_frobenius_solvers()
+        self.solvers = [s for s in fastnmf_frobenius_solvers() if s is None or s in args.solvers]
         self._fastnmf_timings = {}
 
     def row(self, comparison, fastnmf, reference, ratio, note=""):
@@ -624,6 +628,8 @@ def parse_arguments(argv):
     parser.add_argument("--inits", type=int, default=1,
                         help="time to cd's loss from this many (W0, H0), seeds --seed, --seed + 1, ...: their median")
     parser.add_argument("--skip", nargs="*", default=[], choices=["mu", "cd", "masked"], help="row groups to leave out")
+    parser.add_argument("--solvers", nargs="+", default=list(FROBENIUS_SOLVERS), choices=FROBENIUS_SOLVERS,
+                        help="fastnmf's Frobenius solvers in the rows against cd (those this fastnmf has)")  # fmt: skip
     parser.add_argument("--mu-losses", nargs="+", default=["frobenius", "kullback-leibler", "1.5"],
                         help="losses of the MU rows: names or betas > 0")  # fmt: skip
     parser.add_argument("--threading-layer", choices=["default", "omp", "tbb", "workqueue"], default="default",

@@ -201,6 +201,20 @@ def test_compare_sklearn_gives_the_median_over_several_inits(scripts, capsys):
     assert out.count("2 inits:") == len(compare.fastnmf_frobenius_solvers())
 
 
+def test_compare_sklearn_times_the_solvers_asked_for(scripts, capsys):
+    pytest.importorskip("sklearn")
+    compare = scripts("compare_sklearn")
+    code = compare.main(
+        ["--sizes", "tiny", "--dtypes", "float64", "--ranks", "3", "--threads", "1", "--repeat", "1",
+         "--iterations", "1", "--cd-iterations", "3", "--max-iterations", "5", "--skip", "mu", "masked",
+         "--solvers", "hals", "ehals"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("time to cd's loss") == 2 and "HALS vs sklearn cd" in out and "EHALS vs sklearn cd" in out
+    assert "MU vs sklearn cd" not in out
+
+
 def test_compare_dense_runs_on_a_tiny_matrix(scripts, capsys, tmp_path):
     pytest.importorskip("sklearn")
     compare = scripts("compare_dense")
