@@ -9,6 +9,8 @@ The estimator validates its input the scikit-learn way, then calls
 import functools
 import inspect
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -194,7 +196,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise TypeError(f"shuffle must be True or False; got {self.shuffle!r}.")
         if self.shuffle:
             warnings.warn(
-                "shuffle=True has no effect: fastnmf's HALS updates the components in order.", UserWarning, stacklevel=2
+                "shuffle=True has no effect: fastnmf's HALS updates the components in order.",
+                UserWarning,
+                stacklevel=_callers_stacklevel(),
             )
         result = _translating_convergence_warnings(
             nmf,
@@ -360,14 +364,32 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
 def _translating_convergence_warnings(function, *args, **kwargs):
     """Call ``function``, re-issuing fastnmf's ConvergenceWarning as
-    scikit-learn's (what scikit-learn users filter on) and every other
-    warning unchanged."""
+    scikit-learn's (what scikit-learn users filter on), from the caller's
+    line, and every other warning unchanged."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = function(*args, **kwargs)
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
-            warnings.warn(str(warning.message), SklearnConvergenceWarning, stacklevel=3)
+            warnings.warn(str(warning.message), SklearnConvergenceWarning, stacklevel=_callers_stacklevel())
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return value
+
+
+@functools.cache
+def _library_folders():
+    import sklearn
+
+    return tuple(os.path.dirname(module.__file__) + os.sep for module in (sys.modules[__package__], sklearn))
+
+
+def _callers_stacklevel():
+    """The ``stacklevel`` that makes a warning issued by the function that
+    calls this one name the first line outside fastnmf and scikit-learn:
+    the user's ``fit``, ``fit_transform`` or pipeline call. A fixed level
+    named scikit-learn's ``set_output`` wrapper of ``fit_transform``."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_library_folders()):
+        frame, level = frame.f_back, level + 1
+    return level

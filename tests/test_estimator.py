@@ -6,6 +6,7 @@ import inspect
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -145,6 +146,24 @@ def test_sparse_input_gives_the_dense_result():
 def test_convergence_warning_is_sklearns():
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         NMF(n_components=2, max_iter=2).fit(count_data())
+
+
+def test_warnings_name_the_callers_line():
+    """Not fastnmf's, nor scikit-learn's set_output wrapper of fit_transform."""
+    from sklearn.pipeline import make_pipeline
+
+    calls = {
+        "fit": lambda: NMF(n_components=2, max_iter=2).fit(count_data()),
+        "fit_transform": lambda: NMF(n_components=2, max_iter=2).fit_transform(count_data()),
+        "pipeline": lambda: make_pipeline(NMF(n_components=2, max_iter=2)).fit(count_data()),
+        "shuffle": lambda: NMF(n_components=2, shuffle=True).fit(count_data()),
+    }
+    for name, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert caught, name
+        assert {warning.filename for warning in caught} == {__file__}, name
 
 
 def test_mask_observed_fits_only_stored_entries():
