@@ -204,7 +204,7 @@ def nmf(
     n_threads = check_n_threads(n_threads)
 
     problem = build_problem(V, beta, mask)
-    _warn_if_below_eps(problem, beta)
+    warn_if_below_eps(float(problem.init_data.max()), beta)
     solver = choose_solver(solver, beta, mask is not None)
     init = check_init(init, r, problem.shape, problem.dtype)
     if isinstance(init, tuple):
@@ -249,12 +249,13 @@ def nmf(
     )
 
 
-def _warn_if_below_eps(problem, beta):
-    """Warn where every observed entry of V is below EPS and beta < 2: W H
-    is clamped at EPS in the updates (fastnmf._epsilon, rule 1), so the fit
-    cannot come near V and stops at once, looking converged."""
+def warn_if_below_eps(largest, beta):
+    """Warn where every observed entry of V is below EPS (``largest``, V's
+    largest observed entry, is) and beta < 2: W H is clamped at EPS in the
+    updates (fastnmf._epsilon, rule 1), so the fit cannot come near V and
+    stops at once, looking converged. The warning names the line that
+    called the function that calls this one."""
     if beta < 2:
-        largest = float(problem.init_data.max())
         if 0 < largest < EPS:
             warnings.warn(
                 f"V's largest entry {largest:.3g} is below {EPS:.3g}, the floor at which W H is clamped for "
@@ -323,7 +324,7 @@ def transform(
             f"regularization_scale must be one of {list(REGULARIZATION_SCALES)}; got {regularization_scale!r}."
         )
     problem = build_problem(V, beta, mask)
-    _warn_if_below_eps(problem, beta)
+    warn_if_below_eps(float(problem.init_data.max()), beta)
     m, n = problem.shape
     H = check_fixed_H(H, n)
     r = H.shape[0]

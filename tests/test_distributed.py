@@ -14,6 +14,7 @@ seconds; the last test kills a worker, which its nanny then restarts.
 
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -203,6 +204,20 @@ def test_callback_sees_dask_W_and_can_stop(client):
 def test_max_iter_without_convergence_warns(client):
     with pytest.warns(fastnmf.ConvergenceWarning, match="max_iter=2"):
         fastnmf.distributed.nmf(split(data()), 2, init="random", max_iter=2, tol=1e-12, client=client)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_data_below_eps_warns_as_in_memory(layout):
+    """Every observed entry below EPS and beta < 2: the in-memory warning,
+    from the caller's line (no client: blocks built in this process)."""
+    small = data(seed=7) * 1e-8
+    V = sp.csr_array(small) if layout == "csr" else small
+    with pytest.warns(UserWarning, match=r"V's largest entry .* is below 1\.19e-07, .* beta = 1 < 2") as caught:
+        fastnmf.distributed.nmf(split(V), 2, loss="kullback-leibler", init="random", max_iter=2, tol=0)
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fastnmf.distributed.nmf(split(V), 2, init="random", max_iter=2, tol=0)  # Frobenius: no clamp
 
 
 def test_column_chunks_are_refused_with_how_to_rechunk():

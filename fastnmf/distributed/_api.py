@@ -7,6 +7,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from .._api import warn_if_below_eps
 from .._init import default_init
 from .._losses import beta_from_loss
 from .._result import ConvergenceWarning, NMFResult
@@ -165,13 +166,14 @@ def nmf(
     with_nndsvd = init_name is not None and init_name != "random"
     layouts, setups, col_counts = _build_layouts(executor, V, mask_blocks, blocks, r, beta, dtype, alpha_W, l1_ratio,
                                                  regularization_scale == "observed", with_nndsvd)  # fmt: skip
-    observed_count = sum(count for _, count in setups)
+    observed_count = sum(count for _, count, _ in setups)
     if observed_count == 0:
         raise ValueError(
             "mask leaves nothing observed: it must have at least one positive weight "
             '(with mask="observed", V at least one stored entry).'
         )
-    mean = sum(total for total, _ in setups) / observed_count
+    mean = sum(total for total, _, _ in setups) / observed_count
+    warn_if_below_eps(max(largest for _, _, largest in setups), beta)
 
     if isinstance(init, (tuple, list)):
         W, Ht = _user_init(executor, init, V, blocks, r, dtype)
@@ -284,9 +286,9 @@ def _build_layouts(
     executor, V, mask_blocks, blocks, r, beta, dtype, alpha_W, l1_ratio, scale_by_observed, keep_init_data
 ):
     """Check and lay out every non-empty block where it is computed. Returns
-    the handles of the layouts, each block's (observed sum, observed count)
-    and, for the "observed" regularization scale, the observed entries per
-    column."""
+    the handles of the layouts, each block's (observed sum, observed count,
+    largest observed entry) and, for the "observed" regularization scale,
+    the observed entries per column."""
     V_blocks = V.to_delayed().ravel()
     layouts, where = executor.map_where_computed(
         "layout", B.build_block, [(V_blocks[b.index], mask_blocks[b.index]) for b in blocks],

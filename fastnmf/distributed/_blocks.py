@@ -118,6 +118,7 @@ class BlockSetup:
 
     observed_sum: float
     observed_count: int
+    observed_max: float
     col_counts: np.ndarray  # observed entries per column (n,)
 
 
@@ -159,7 +160,7 @@ def build_block(V_block, mask_block, r, beta, dtype, alpha_W, l1_ratio, scale_by
         init_data = sp.csr_array(shape, dtype=dtype)
         row_counts = np.zeros(shape[0], dtype=np.int64)
         col_counts = np.zeros(shape[1], dtype=np.int64)
-        observed_sum = 0.0
+        observed_sum = observed_max = 0.0
     else:
         problem = build_problem(V_block, beta, mask_block)
         terms = problem.terms
@@ -167,6 +168,7 @@ def build_block(V_block, mask_block, r, beta, dtype, alpha_W, l1_ratio, scale_by
         row_counts = problem.row_counts
         col_counts = problem.col_counts
         observed_sum = float(init_data.sum(dtype=np.float64))
+        observed_max = float(init_data.max()) if init_data.size else 0.0
     m, n = shape
     scale = row_counts if scale_by_observed else np.full(m, n)
     X = getattr(terms, "X", None)
@@ -176,15 +178,18 @@ def build_block(V_block, mask_block, r, beta, dtype, alpha_W, l1_ratio, scale_by
         penalty_weights(alpha_W, l1_ratio, scale, dtype, "alpha_W"),
         penalty_weights(alpha_W, 1 - l1_ratio, scale, dtype, "alpha_W"),
         entries * r,
-        BlockSetup(observed_sum, int(np.sum(row_counts, dtype=np.int64)), np.asarray(col_counts, dtype=np.int64)),
+        BlockSetup(
+            observed_sum, int(np.sum(row_counts, dtype=np.int64)), observed_max, np.asarray(col_counts, dtype=np.int64)
+        ),
         init_data if keep_init_data else None,
     )
     return layout
 
 
 def setup_of(layout):
-    """The block's observed sum and count (what the mean of V needs)."""
-    return layout.setup.observed_sum, layout.setup.observed_count
+    """The block's observed sum and count (what the mean of V needs), and
+    its largest observed entry."""
+    return layout.setup.observed_sum, layout.setup.observed_count, layout.setup.observed_max
 
 
 def col_counts_of(layout):
