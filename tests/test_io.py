@@ -125,6 +125,22 @@ def test_mtx_tiny_file_with_huge_or_bad_numbers(tmp_path, content, match, name):
         read_mtx(tmp_path / name)
 
 
+def test_mtx_size_check_reads_a_stream_only_as_far_as_it_needs():
+    """A compressed file's decompressed bytes are counted only until they
+    could hold what the header declares: a small declaration followed by
+    endless padding (a gzip bomb) is not read through."""
+    from fastnmf.io.matrix_market import _read_header
+
+    class Endless(io.BytesIO):
+        def read(self, size=-1):
+            assert size > 0, "read to the end"
+            return super().read(size) or b" " * size
+
+    stream = Endless(mtx_text("3 3 2", "1 1 1.0\n").encode())
+    header = _read_header("m.mtx.gz", stream, None)
+    assert header.sizes == (3, 3, 2) and 2 * 6 - 1 <= header.body_bytes <= 2 << 20  # two reads at most
+
+
 def test_mtx_shortest_entries_pass_the_size_check(tmp_path):
     """The size check counts the fewest bytes an entry can take, the last one without its newline."""
     write_text(tmp_path / "c.mtx", mtx_text("2 2 2", "1 1 1\n2 2 2"))

@@ -9,7 +9,8 @@ or integer values, 8 for complex ones, newline included, which the last line
 may lack), an "array" file for its values (at least 2 bytes each, 4 for
 complex ones), and a sparse matrix's rows and columns must
 pass :func:`~fastnmf.io._common.check_dimension`. A compressed file is
-measured decompressed (read through once, not kept in memory).
+measured decompressed (read, not kept in memory, up to the bytes its
+header's sizes need).
 """
 
 import bz2
@@ -114,7 +115,10 @@ def _read_header(path, file, size):
     """The banner and size line of a Matrix Market file, or None where they
     are not what this module checks (SciPy then reports the problem).
     ``size`` is the file's size in bytes, or None for a compressed stream,
-    whose remaining bytes are then counted (read through, not kept).
+    whose remaining bytes are then counted (read, not kept) until there are
+    enough for what the header declares or the stream ends: a small
+    declaration followed by gigabytes of decompressed padding is not read
+    through here.
 
     Raises
     ------
@@ -143,31 +147,45 @@ def _read_header(path, file, size):
         raise FileFormatError(
             path, f"the size line declares {max(sizes)}, beyond 64-bit integers (at most {INT64_MAX}).", line=number
         )
+    header = _Header(layout, field, symmetry, sizes, number, 0)
     if size is None:
-        body_bytes = sum(len(chunk) for chunk in iter(lambda: file.read(1 << 20), b""))
+        entries, each, _ = _declared(header)
+        needed = entries * each - 1  # enough to hold them (the last line may lack its newline)
+        body_bytes = 0
+        while body_bytes < needed:
+            chunk = file.read(1 << 20)
+            if not chunk:
+                break
+            body_bytes += len(chunk)
     else:
         body_bytes = size - file.tell()
     return _Header(layout, field, symmetry, sizes, number, body_bytes)
 
 
-def _check_sizes(path, header, kind):
-    """Refuse sizes that the bytes after the header could not hold."""
-    where = f"the {header.body_bytes} bytes after the header{' (decompressed)' if kind else ''}"
+def _declared(header):
+    """(entries, the fewest bytes each takes, a description) that the
+    header declares."""
     rows, columns = header.sizes[:2]
     if header.layout == "coordinate":
-        check_dimension(path, "the number of rows", rows, line=header.line)
-        check_dimension(path, "the number of columns", columns, line=header.line)
-        entries, each = header.sizes[2], ENTRY_BYTES.get(header.field, 6)
-        what = f"{entries} entries"
+        entries = header.sizes[2]
+        return entries, ENTRY_BYTES.get(header.field, 6), f"{entries} entries"
+    if header.symmetry == "general" or rows != columns:
+        entries = rows * columns
+    elif header.symmetry == "skew-symmetric":
+        entries = rows * (rows - 1) // 2
     else:
-        if header.symmetry == "general" or rows != columns:
-            entries = rows * columns
-        elif header.symmetry == "skew-symmetric":
-            entries = rows * (rows - 1) // 2
-        else:
-            entries = rows * (rows + 1) // 2
-        each = VALUE_BYTES.get(header.field, 2)
-        what = f"a {rows} x {columns} array ({entries} values)"
+        entries = rows * (rows + 1) // 2
+    return entries, VALUE_BYTES.get(header.field, 2), f"a {rows} x {columns} array ({entries} values)"
+
+
+def _check_sizes(path, header, kind):
+    """Refuse sizes that the bytes after the header could not hold (for a
+    compressed file, ``header.body_bytes`` stops counting once they could)."""
+    where = f"the {header.body_bytes} bytes after the header{' (decompressed)' if kind else ''}"
+    if header.layout == "coordinate":
+        check_dimension(path, "the number of rows", header.sizes[0], line=header.line)
+        check_dimension(path, "the number of columns", header.sizes[1], line=header.line)
+    entries, each, what = _declared(header)
     capacity = (header.body_bytes + 1) // each  # the last line may lack its newline
     if entries > capacity:
         raise FileFormatError(
