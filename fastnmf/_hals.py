@@ -39,6 +39,7 @@ from ._chunks import uniform_row_chunks
 from ._epsilon import tiny
 from ._kernels.hals import LANES
 from ._loop import penalty
+from ._terms import column_sums
 
 
 ALPHA = 0.5
@@ -246,8 +247,11 @@ class ExtrapolatedHALSSteps(HALSSteps):
         moved *= A.dtype.type(self.beta)
         moved += A
         np.maximum(moved, 0, out=moved)
-        lost = (squared_norms(moved) < self.tiny) & (squared_norms(A) >= self.tiny)
-        if lost.any():
+        # A column whose sum s is at least sqrt(rows * tiny) has a squared norm of at least s^2 / rows >= tiny
+        # (Cauchy-Schwarz): one pass of sums clears the columns, and only the others (rarely any) are measured.
+        suspects = np.flatnonzero(column_sums(moved)[0] < np.sqrt(A.shape[0] * self.tiny))
+        if suspects.size:
+            lost = suspects[(squared_norms(moved[:, suspects]) < self.tiny) & (squared_norms(A[:, suspects]) >= self.tiny)]
             moved[:, lost] = A[:, lost]
         return moved
 

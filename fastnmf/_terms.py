@@ -366,14 +366,17 @@ def update_factor(A, num, den, l1, l2, gamma, eps, flush):
         K.multiplicative_update(A, num, den, np.empty((0, 0), dtype=A.dtype), l1, l2, gamma, eps, flush)
 
 
-def _penalty_free_gram_loss(sum_sq_v, W, Ht, num):
+def _penalty_free_gram_loss(sum_sq_v, W, Ht, num, H_gram=None):
     """0.5 ||V - W H||^2 from ||V||^2, <W, V H^T> and the Gram matrices: the
     Frobenius objective in O((m + n) r^2) once V H^T is known. In float64,
-    since the three terms nearly cancel near a good fit."""
+    since the three terms nearly cancel near a good fit. ``H_gram``, Ht^T Ht
+    if the caller has it, is used when it is float64 (it is then what this
+    would compute)."""
     W64 = W.astype(np.float64, copy=False)
-    H64 = Ht.astype(np.float64, copy=False)
+    if H_gram is None or H_gram.dtype != np.float64:
+        H_gram = gram(Ht.astype(np.float64, copy=False))
     cross = float(np.einsum("ik,ik->", W64, num.astype(np.float64, copy=False)))
-    wh_sq = float(np.einsum("kl,kl->", gram(W64), gram(H64)))
+    wh_sq = float(np.einsum("kl,kl->", gram(W64), H_gram))
     return max(0.5 * sum_sq_v - cross + 0.5 * wh_sq, 0.0)
 
 
@@ -452,7 +455,7 @@ class DenseTerms(_Base):
     # Products for HALS (unmasked Frobenius only): P = X B and G = B^T B.
     def w_products(self, W, Ht, with_loss):
         P, G = self._products(Ht, transposed=False)
-        loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
+        loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P, G) if with_loss else None
         return P, G, loss
 
     def h_products(self, W, Ht):
@@ -506,7 +509,7 @@ class SparseTerms(_Base):
         if self.beta == 2.0:
             num = csr_product(X, B)
             den = GramDenominator(gram(B))
-            loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num) if with_loss else None
+            loss = _penalty_free_gram_loss(self.sum_sq_v, A, B, num, den.G) if with_loss else None
             return num, den, loss
         num, sampled_loss = sampled_numerator(X, A, B, self.beta_typed, self.eps, with_loss)
         if self.beta == 1.0:
@@ -526,9 +529,9 @@ class SparseTerms(_Base):
 
     # Products for HALS (beta = 2 only): P = X B and G = B^T B.
     def w_products(self, W, Ht, with_loss):
-        P = csr_product(self.X, Ht)
-        loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P) if with_loss else None
-        return P, gram(Ht), loss
+        P, G = csr_product(self.X, Ht), gram(Ht)
+        loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, P, G) if with_loss else None
+        return P, G, loss
 
     def h_products(self, W, Ht):
         return csr_product(self.Xt, W), gram(W)
