@@ -143,8 +143,8 @@ def compare(table, name, V, r, args):
         mine = per_iteration(fastnmf_time, **timing).seconds
         reference = per_iteration(sklearn_time, **timing).seconds
         ratio = f"{reference / mine:.3g}x" if mine > 0 else "-"
-        row = Row(label, dtype, r, f"{loss} MU vs sklearn mu", f"{mine * 1e3:.3g} ms/it", f"{reference * 1e3:.3g} ms/it", ratio)
-        table.add(row)
+        times = f"{mine * 1e3:.3g} ms/it", f"{reference * 1e3:.3g} ms/it"
+        table.add(Row(label, dtype, r, f"{loss} MU vs sklearn mu", *times, ratio))
     if "hals" not in args.skip:
         for row in hals_rows(label, V, r, args):
             table.add(row)

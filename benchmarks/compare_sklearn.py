@@ -469,7 +469,8 @@ class Comparison:
         self.W0, self.H0 = random_init(V, r, args.seed)
         self.warm_V = V[:WARM_UP_ROWS]
         self.warm_W0 = self.W0[:WARM_UP_ROWS]
-        self.solvers = [s for s in fastnmf_frobenius_solvers() if s is None or s in args.solvers]
+        wanted = getattr(args, "solvers", FROBENIUS_SOLVERS)  # compare_peers.py's options have no --solvers
+        self.solvers = [s for s in fastnmf_frobenius_solvers() if s is None or s in wanted]
         self._fastnmf_timings = {}
 
     def row(self, comparison, fastnmf, reference, ratio, note=""):

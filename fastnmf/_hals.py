@@ -251,7 +251,8 @@ class ExtrapolatedHALSSteps(HALSSteps):
         # (Cauchy-Schwarz): one pass of sums clears the columns, and only the others (rarely any) are measured.
         suspects = np.flatnonzero(column_sums(moved)[0] < np.sqrt(A.shape[0] * self.tiny))
         if suspects.size:
-            lost = suspects[(squared_norms(moved[:, suspects]) < self.tiny) & (squared_norms(A[:, suspects]) >= self.tiny)]
+            vanished = squared_norms(moved[:, suspects]) < self.tiny
+            lost = suspects[vanished & (squared_norms(A[:, suspects]) >= self.tiny)]
             moved[:, lost] = A[:, lost]
         return moved
 

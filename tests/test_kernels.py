@@ -226,7 +226,9 @@ def test_float32_kernels_compute_in_float32():
     results would be the float64 ones rounded, entry for entry."""
     r32 = run_every_kernel(np.dtype(np.float32))
     r64 = run_every_kernel(np.dtype(np.float64))
-    compared = ("csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_tile_terms", "dense_tile_terms_x_zero")
+    compared = (
+        "csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_tile_terms", "dense_tile_terms_x_zero",
+    )  # fmt: skip
     for name in compared:
         assert_allclose(r32[name], r64[name], rtol=1e-4, err_msg=name)
         assert not np.array_equal(r32[name], r64[name].astype(np.float32)), name

@@ -44,7 +44,8 @@ def test_dense_tile_terms(beta, weighted, dtype, n_threads):
         observed = np.ones((m, n), bool) if not weighted else weights > 0
         product = A.astype(np.float64) @ B.T.astype(np.float64)
         scale = 2 * loss_scale(np.where(observed, V, 1.0).astype(np.float64), product, beta, observed)
-        variants = ((True, True), (False, True), (True, False), (False, False)) if n_threads == 1 else ((True, True), (True, False))
+        every = ((True, True), (False, True), (True, False), (False, False))
+        variants = every if n_threads == 1 else ((True, True), (True, False))
         for tile_rows, tile_cols in TILES if n_threads == 1 else TILES[1:2]:
             for with_den, with_loss in variants:
                 where = f"{shape_id}, tiles {tile_rows} x {tile_cols}, with_den={with_den}, with_loss={with_loss}"

@@ -321,13 +321,16 @@ def test_bad_n_threads(n_threads, error, match):
     assert numba.get_num_threads() == before
 
 
+EXPECTED_RANDOM_STATE = r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got "
+
+
 @pytest.mark.parametrize(
     "random_state, error, match",
     [
-        ("a", TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got str"),
-        (1.5, TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got float"),
-        ([1, 2], TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got list"),
-        (True, TypeError, r"random_state must be None, an int, a numpy\.random\.Generator or a RandomState; got a bool"),
+        ("a", TypeError, EXPECTED_RANDOM_STATE + "str"),
+        (1.5, TypeError, EXPECTED_RANDOM_STATE + "float"),
+        ([1, 2], TypeError, EXPECTED_RANDOM_STATE + "list"),
+        (True, TypeError, EXPECTED_RANDOM_STATE + "a bool"),
         (-1, ValueError, r"random_state must be a non-negative int; got -1"),
     ],
 )

@@ -59,9 +59,9 @@ def dense_tile_terms(X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den
     5.8 s).
     """
     coefficients = weighted_tile_coefficients if weights.shape[0] else tile_coefficients
+    bodies = (first_class(body, A.dtype) for body in (tile_block, coefficients, general_coefficients))
     tile_row_blocks(
-        first_class(tile_block, A.dtype), first_class(coefficients, A.dtype), first_class(general_coefficients, A.dtype),
-        X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den,
+        *bodies, X, weights, A, B, beta, eps, tile_rows, tile_cols, num, den, loss_parts, with_loss, with_den,
     )  # fmt: skip
 
 

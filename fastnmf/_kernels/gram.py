@@ -26,7 +26,8 @@ from numba import prange
 from .._jit import kernel, serial_kernel
 
 BLAS_SINGLE_THREAD_WORK = 65536 * 4  # the most multiply-adds OpenBLAS runs on the calling thread (2^18)
-BLAS_BLOCK_WORK = BLAS_SINGLE_THREAD_WORK // 2  # per BLAS call at most (a block has at least one row: r^2 above r = 362)
+# per BLAS call at most (a block has at least one row: r^2 above r = 362)
+BLAS_BLOCK_WORK = BLAS_SINGLE_THREAD_WORK // 2
 
 
 @serial_kernel
