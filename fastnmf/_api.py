@@ -31,7 +31,7 @@ SOLVERS = ("auto", "mu", "hals", "ehals", "amu")
 def choose_solver(solver, beta, masked):
     """``"auto"`` is HALS with extrapolation for the unmasked Frobenius loss
     (from five starts each, it reached scikit-learn's cd loss sooner than
-    plain HALS in the median in 17 of the 19 cases measured, and HALS several
+    plain HALS in the median in 18 of the 20 cases measured, and HALS several
     times sooner than MU; docs/performance.md) and MU otherwise."""
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}; got {solver!r}.")

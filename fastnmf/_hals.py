@@ -165,8 +165,8 @@ class ExtrapolatedHALSSteps(HALSSteps):
     again, but not always below where it was), and the fit can end in
     another stationary point than HALS from the same start. Measured from
     five starts each, it reached scikit-learn's cd loss sooner than HALS in
-    the median in 17 of the 19 cases measured (14 of 16 on dense matrices
-    and the 0.5M document-term matrix, and the three 3M cases run), later
+    the median in 18 of the 20 cases measured (14 of 16 on dense matrices
+    and the 0.5M document-term matrix, and the four 3M ones), later
     only on the stock volumes at r = 10 (docs/performance.md, "HALS with
     extrapolation")."""
 
