@@ -440,8 +440,9 @@ def ehals_fit(V, W, H, iterations, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.
     iterations, and how many times the objective rose.
 
     An iteration: if the objective of the held pair is above the lowest one
-    held so far by more than ``margin``, H's extrapolation is dropped (Y_H = H), beta shrinks, its cap
-    becomes the beta that failed, and this iteration does not extrapolate;
+    held so far, H's extrapolation is dropped (Y_H = H) and this iteration
+    does not extrapolate; if it is above by more than ``margin``, beta
+    shrinks too and its cap becomes the beta that failed;
     otherwise beta grows (up to its cap, which grows up to 1). Then W's HALS
     sweeps for Y_H, Y_W = max(0, W + beta (W - W_before)), H's sweeps for
     Y_W (from H, not Y_H), and Y_H = max(0, H + beta (H - H_before))."""
@@ -455,9 +456,10 @@ def ehals_fit(V, W, H, iterations, stored, l1_W=0.0, l2_W=0.0, l1_H=0.0, l2_H=0.
     objectives = []
     for iteration in range(iterations + 1):
         loss = frobenius_penalized(V, W, Yt, *rows_W) + penalty(Yt, l1_H, l2_H)
-        if loss > lowest + margin:
+        if loss > lowest:
             restarts += 1
-            cap, beta = beta, beta / shrink
+            if loss > lowest + margin:
+                cap, beta = beta, beta / shrink
             if extrapolate:
                 Yt = Ht.copy()
                 loss = frobenius_penalized(V, W, Yt, *rows_W) + penalty(Yt, l1_H, l2_H)
