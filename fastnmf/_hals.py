@@ -128,8 +128,8 @@ EXTRAPOLATION_START = 0.5
 EXTRAPOLATION_GROWTH = 1.01
 EXTRAPOLATION_CAP_GROWTH = 1.005
 EXTRAPOLATION_SHRINK = 1.5
-# An objective counts as a rise when it is above the lowest so far by more than (RISE_MARGIN + the dtype's
-# epsilon) * 0.5 ||V||^2, the size of its rounding (see ExtrapolatedHALSSteps.rise_margin).
+# beta shrinks after an objective above the lowest so far by more than (RISE_MARGIN + the dtype's epsilon)
+# * 0.5 ||V||^2, the size of its rounding (see ExtrapolatedHALSSteps.rise_margin).
 RISE_MARGIN = 1e-12
 
 

@@ -14,10 +14,10 @@ header's sizes need).
 """
 
 import bz2
+import dataclasses
 import gzip
 import os
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.io
@@ -44,7 +44,7 @@ ENTRY_BYTES = {"pattern": 4, "complex": 8}
 VALUE_BYTES = {"complex": 4}
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Header:
     layout: str  # "coordinate" or "array"
     field: str  # "real", "integer", "complex", "pattern", ...
@@ -148,18 +148,17 @@ def _read_header(path, file, size):
             path, f"the size line declares {max(sizes)}, beyond 64-bit integers (at most {INT64_MAX}).", line=number
         )
     header = _Header(layout, field, symmetry, sizes, number, 0)
-    if size is None:
-        entries, each, _ = _declared(header)
-        needed = entries * each - 1  # enough to hold them (the last line may lack its newline)
-        body_bytes = 0
-        while body_bytes < needed:
-            chunk = file.read(1 << 20)
-            if not chunk:
-                break
-            body_bytes += len(chunk)
-    else:
-        body_bytes = size - file.tell()
-    return _Header(layout, field, symmetry, sizes, number, body_bytes)
+    if size is not None:
+        return dataclasses.replace(header, body_bytes=size - file.tell())
+    entries, each, _ = _declared(header)
+    needed = entries * each - 1  # enough to hold them (the last line may lack its newline)
+    body_bytes = 0
+    while body_bytes < needed:
+        chunk = file.read(1 << 20)
+        if not chunk:
+            break
+        body_bytes += len(chunk)
+    return dataclasses.replace(header, body_bytes=body_bytes)
 
 
 def _declared(header):
