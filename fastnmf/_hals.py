@@ -203,9 +203,10 @@ class ExtrapolatedHALSSteps(HALSSteps):
         the fits took 65, 45, 51 and 58 iterations to cd's loss from the
         four starts that reach it, against 61, 45, 49 and 48 exactly and
         59, 48, 48 and 54 with the margin on beta only. On the dense
-        matrices at float32 r = 10 all three took the same counts but from
-        one start of the faces (45 against 44), and at 0.5M float64 r = 10
-        and float32 r = 50 the margin on both took the same as exact."""
+        matrices at float32 r = 10 and at 0.5M float64 r = 10 all three
+        took the same counts, but from one start of the faces (45 against
+        44); at 0.5M float32 r = 50 the margin on both took the same as
+        exact."""
         return (RISE_MARGIN + float(np.finfo(dtype).eps)) * 0.5 * sum_sq_v
 
     def _objective(self, W, Ht):
