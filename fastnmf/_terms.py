@@ -436,8 +436,9 @@ class DenseTerms(_Base):
     def w_terms(self, W, Ht, with_loss):
         if self.gram_path:
             num = dense_product(self.V, Ht)
-            den = W @ (Ht.T @ Ht)
-            loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, num) if with_loss else None
+            G = Ht.T @ Ht
+            den = W @ G
+            loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, num, G) if with_loss else None
             return num, den, loss
         if self.weighted_frobenius:
             loss = self._weighted_product(W, Ht, with_loss)

@@ -138,6 +138,14 @@ def at(path, message):
     return "^" + re.escape(str(path)) + "(?!.*" + re.escape(os.path.basename(str(path))) + ")" + message
 
 
+def assert_matches_twin(result, W, H, history, rtol, history_atol=0.0):
+    """A fit's factors (to ``rtol``, and ``rtol`` times their largest entry)
+    and objective history against its naive twin's."""
+    np.testing.assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
+    np.testing.assert_allclose(result.H, H, rtol=rtol, atol=rtol * H.max())
+    np.testing.assert_allclose(result.loss_history, history, rtol=rtol, atol=history_atol)
+
+
 def assert_same_sparse(A, B):
     assert sp.issparse(A) and sp.issparse(B)
     assert A.shape == B.shape

@@ -16,6 +16,7 @@ from conftest import (
     PENALTIES,
     SPEECHES,
     as_dense,
+    assert_matches_twin,
     data,
     factors,
     large_enough_for_two_threads,
@@ -68,10 +69,7 @@ def test_amu_matches_its_naive_twin(layout, penalty, dtype):
         W, H = naive.amu_iteration(as_dense(V), W, H, stored, *weights)
         history.append(naive.objective(as_dense(V), W, H, 2.0, None, *weights))
     assert naive.amu_count(stored, m, n, 3) > 1  # the inner loop runs
-    rtol = 50 * rtol_for(dtype)
-    assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
-    assert_allclose(result.H, H, rtol=rtol, atol=rtol * H.max())
-    assert_allclose(result.loss_history, history, rtol=rtol)
+    assert_matches_twin(result, W, H, history, 50 * rtol_for(dtype))
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
@@ -104,10 +102,7 @@ def test_ehals_matches_its_naive_twin(layout, penalty, start, dtype, monkeypatch
                                               *penalty_weights(m, n, **options), tiny=float(tiny(dtype)), beta=start,
                                               margin=rise_margin(V, dtype))  # fmt: skip
     assert restarts > 0 if start > 1 else True
-    rtol = 100 * rtol_for(dtype)
-    assert_allclose(result.W, W, rtol=rtol, atol=rtol * W.max())
-    assert_allclose(result.H, H, rtol=rtol, atol=rtol * H.max())
-    assert_allclose(result.loss_history, history, rtol=rtol)
+    assert_matches_twin(result, W, H, history, 100 * rtol_for(dtype))
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
