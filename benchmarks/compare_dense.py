@@ -67,6 +67,7 @@ from compare_sklearn import (  # noqa: E402  (a sibling script, found through HE
     blas_threads,
     check_timing_arguments,
     fastnmf_fit,
+    fit_to_loss,
     machine_description,
     median_over_inits,
     per_iteration,
@@ -170,21 +171,11 @@ def time_to_cd_loss(V, W0, H0, r, args):
 
 
 def _time_to_loss(V, W0, H0, r, args, solver, target, cd_seconds):
-    import fastnmf
-
-    record = {"seconds": None, "iterations": 0, "best": np.inf}
-    started = time.perf_counter()
-
-    def callback(iteration, W, H, loss):
-        record.update(iterations=iteration, best=min(record["best"], loss))
-        if loss <= target:
-            record["seconds"] = time.perf_counter() - started
-            return True
-        return time.perf_counter() - started > args.time_cap * cd_seconds
-
-    fastnmf.nmf(V, r, loss="frobenius", init=(W0, H0), max_iter=args.max_iterations, tol=0.0, solver=solver,
-                n_threads=args.threads, callback=callback)  # fmt: skip
-    return record["seconds"], record["iterations"], record["best"]
+    reached, seconds, iterations, best = fit_to_loss(
+        V, r, target, args.time_cap * cd_seconds, init=(W0, H0), threads=args.threads,
+        max_iterations=args.max_iterations, solver=solver,
+    )  # fmt: skip
+    return (seconds if reached else None), iterations, best
 
 
 def hals_rows(label, V, r, args):
