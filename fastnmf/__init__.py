@@ -12,11 +12,11 @@ docs/distributed.md).
 """
 
 from ._api import nmf, transform
-from ._result import ConvergenceWarning, NMFResult
+from ._result import ConvergenceWarning, NMFResult, PerformanceWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvergenceWarning", "NMFResult", "__version__", "nmf", "transform"]
+__all__ = ["ConvergenceWarning", "NMFResult", "PerformanceWarning", "__version__", "nmf", "transform"]
 
 
 def __getattr__(name):

@@ -45,12 +45,30 @@ faster, and no slower on busy cores). The workqueue layer does not degrade
 either, but it aborts the process when two Python threads launch parallel
 kernels at once, which Dask's threaded scheduler does. The settings only take
 effect if fastnmf is imported before the first parallel Numba call of the
-process.
+process (OpenMP reads them when Numba starts its threads): where that call
+came first, :data:`OPENMP_STARTED_SPINNING` is true and fits on several
+threads warn (:func:`fastnmf._threads.numba_threads`).
 """
 
 import os
 
 SPIN_COUNT = 1000  # GNU OpenMP's busy-wait iterations before a waiting thread sleeps
+
+
+def _started_threading_layer():
+    """Numba's threading layer if a parallel Numba call started its threads
+    before fastnmf was imported, else None. Importing Numba starts none."""
+    import numba
+
+    try:
+        return numba.threading_layer()
+    except ValueError:  # not started yet
+        return None
+
+
+# Whether Numba's OpenMP threads were started, before fastnmf was imported, with
+# the OpenMP runtime's own default waiting (nobody had set OMP_WAIT_POLICY).
+OPENMP_STARTED_SPINNING = "OMP_WAIT_POLICY" not in os.environ and _started_threading_layer() == "omp"
 
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

@@ -9,6 +9,11 @@ class ConvergenceWarning(UserWarning):
     """A fit stopped at ``max_iter`` before meeting its tolerance."""
 
 
+class PerformanceWarning(UserWarning):
+    """Something outside the fit will make it run much slower than it needs
+    to (the message says what, and how to avoid it)."""
+
+
 @dataclass(frozen=True, eq=False)
 class NMFResult:
     """The result of :func:`fastnmf.nmf`.

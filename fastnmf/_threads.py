@@ -4,9 +4,14 @@
 import functools
 import importlib
 import threading
+import warnings
 from contextlib import contextmanager
 
 import numba
+
+from ._caller import callers_stacklevel
+from ._jit import OPENMP_STARTED_SPINNING
+from ._result import PerformanceWarning
 
 # A parallel region costs tens of microseconds to start, and on a busy
 # machine a thread that waits for a core can cost a whole scheduler time
@@ -22,8 +27,32 @@ def threads_for(work, requested):
     return int(max(1, min(requested, work // MIN_WORK_PER_THREAD)))
 
 
+SPINNING_THREADS_MESSAGE = (
+    "Numba's OpenMP threads were started before fastnmf was imported, so they busy-wait as OpenMP does by "
+    "default instead of briefly: they take turns with BLAS's threads and with each other for the cores, and "
+    "fits on several threads run slower, dense Frobenius ones many times slower (11 to 23 times on 2 cores). "
+    "Import fastnmf before the first parallel Numba call or numba.set_num_threads(), set OMP_WAIT_POLICY=PASSIVE "
+    "in the environment before Python starts, or pass n_threads=1."
+)
+_spinning_warned = False
+
+
+def warn_if_threads_spin():
+    """Warn, once a process, where Numba's OpenMP threads busy-wait because
+    they were started before fastnmf set their waiting
+    (:data:`fastnmf._jit.OPENMP_STARTED_SPINNING`)."""
+    global _spinning_warned
+    if OPENMP_STARTED_SPINNING and not _spinning_warned:
+        _spinning_warned = True
+        warnings.warn(SPINNING_THREADS_MESSAGE, PerformanceWarning, stacklevel=callers_stacklevel())
+
+
 @contextmanager
 def numba_threads(n_threads):
+    """Numba's thread count set to ``n_threads`` for the block, restored
+    after; with several threads, :func:`warn_if_threads_spin` first."""
+    if n_threads > 1:
+        warn_if_threads_spin()
     previous = numba.get_num_threads()
     numba.set_num_threads(n_threads)
     try:

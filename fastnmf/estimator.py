@@ -9,8 +9,6 @@ The estimator validates its input the scikit-learn way, then calls
 import functools
 import inspect
 import numbers
-import os
-import sys
 import warnings
 
 import numpy as np
@@ -26,6 +24,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from ._api import nmf, transform
+from ._caller import callers_stacklevel
 from ._init import INIT_NAMES
 from ._losses import beta_from_loss
 from ._result import ConvergenceWarning
@@ -198,7 +197,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             warnings.warn(
                 "shuffle=True has no effect: fastnmf's HALS updates the components in order.",
                 UserWarning,
-                stacklevel=_callers_stacklevel(),
+                stacklevel=callers_stacklevel(),
             )
         result = _translating_convergence_warnings(
             nmf,
@@ -371,25 +370,9 @@ def _translating_convergence_warnings(function, *args, **kwargs):
         value = function(*args, **kwargs)
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
-            warnings.warn(str(warning.message), SklearnConvergenceWarning, stacklevel=_callers_stacklevel())
+            warnings.warn(str(warning.message), SklearnConvergenceWarning, stacklevel=callers_stacklevel())
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return value
 
 
-@functools.cache
-def _library_folders():
-    import sklearn
-
-    return tuple(os.path.dirname(module.__file__) + os.sep for module in (sys.modules[__package__], sklearn))
-
-
-def _callers_stacklevel():
-    """The ``stacklevel`` that makes a warning issued by the function that
-    calls this one name the first line outside fastnmf and scikit-learn:
-    the user's ``fit``, ``fit_transform`` or pipeline call. A fixed level
-    named scikit-learn's ``set_output`` wrapper of ``fit_transform``."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_library_folders()):
-        frame, level = frame.f_back, level + 1
-    return level

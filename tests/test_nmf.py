@@ -426,3 +426,44 @@ def test_openmp_waiting_set_at_import_unless_the_environment_says(preset, expect
     code = "import os, fastnmf; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == [str(value) for value in expected]
+
+
+SPINNING_CASE = """
+import warnings
+import numpy as np
+{before}
+import fastnmf
+import fastnmf._jit
+print(fastnmf._jit.OPENMP_STARTED_SPINNING)
+warnings.simplefilter("error", fastnmf.PerformanceWarning)  # raised as the fit enters its threads: no kernel runs
+for n_threads in (1, 2, 2):
+    try:
+        fastnmf.nmf(np.ones((400, 400)), 10, n_threads=n_threads, init="random", random_state=0, max_iter=0)
+        print("quiet")
+    except fastnmf.PerformanceWarning as warning:
+        print("warned", "n_threads=1" in str(warning))
+"""
+
+
+@pytest.mark.parametrize(
+    "before, preset, expected",
+    [
+        ("import numba; numba.set_num_threads(2)", {}, "True quiet warned True quiet"),
+        ("", {}, "False quiet quiet quiet"),
+        ("import numba; numba.set_num_threads(2)", {"OMP_WAIT_POLICY": "PASSIVE"}, "False quiet quiet quiet"),
+    ],
+    ids=["threads-started-first", "fastnmf-first", "policy-set-by-user"],
+)
+def test_a_fit_warns_once_when_openmp_threads_were_started_before_the_import(before, preset, expected):
+    """Numba's OpenMP threads started before ``import fastnmf`` keep OpenMP's
+    default busy-waiting (fastnmf's setting comes too late), which made dense
+    Frobenius fits 11-23x slower on 2 cores: the first fit on several threads
+    says so, once; a fit on one thread, or a policy the user set, does not."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(preset, NUMBA_THREADING_LAYER="omp", NUMBA_NUM_THREADS="2")
+    code = SPINNING_CASE.format(before=before)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if done.returncode != 0 and "threading layer" in done.stderr.lower():
+        pytest.skip("Numba's OpenMP threading layer is not available here")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected.split()
