@@ -44,10 +44,11 @@ between back-to-back kernels (0.5M-nonzero Frobenius MU, 2 threads: 1.1-1.2x
 faster, and no slower on busy cores). The workqueue layer does not degrade
 either, but it aborts the process when two Python threads launch parallel
 kernels at once, which Dask's threaded scheduler does. The settings only take
-effect if fastnmf is imported before the first parallel Numba call of the
-process (OpenMP reads them when Numba starts its threads): where that call
-came first, :data:`OPENMP_STARTED_SPINNING` is true and fits on several
-threads warn (:func:`fastnmf._threads.numba_threads`).
+effect if fastnmf is imported before Numba starts its threads, which it does
+when the process first compiles or runs a parallel function, or sets the
+number of threads (OpenMP reads the settings then). Where that came first,
+:data:`OPENMP_STARTED_SPINNING` is true, and fits on several threads warn
+(:func:`fastnmf._threads.numba_threads`).
 """
 
 import os
@@ -56,8 +57,8 @@ SPIN_COUNT = 1000  # GNU OpenMP's busy-wait iterations before a waiting thread s
 
 
 def _started_threading_layer():
-    """Numba's threading layer if a parallel Numba call started its threads
-    before fastnmf was imported, else None. Importing Numba starts none."""
+    """Numba's threading layer if its threads were started before fastnmf
+    was imported, else None. Importing Numba starts none."""
     import numba
 
     try:

@@ -31,8 +31,9 @@ SPINNING_THREADS_MESSAGE = (
     "Numba's OpenMP threads were started before fastnmf was imported, so they busy-wait as OpenMP does by "
     "default instead of briefly: they take turns with BLAS's threads and with each other for the cores, and "
     "fits on several threads run slower, dense Frobenius ones many times slower (11 to 23 times on 2 cores). "
-    "Import fastnmf before the first parallel Numba call or numba.set_num_threads(), set OMP_WAIT_POLICY=PASSIVE "
-    "in the environment before Python starts, or pass n_threads=1."
+    "Import fastnmf before any parallel Numba function is compiled or run (another library's too) and before "
+    "numba.set_num_threads(), set OMP_WAIT_POLICY=PASSIVE in the environment before Python starts, or pass "
+    "n_threads=1."
 )
 _spinning_warned = False
 
