@@ -174,12 +174,17 @@ def as_dense(V):
     return V.toarray() if sp.issparse(V) else np.asarray(V)
 
 
-def large_enough_for_two_threads(layout, r=4, seed=3):
+def large_enough_for_two_threads(layout, r=4, seed=3, loss=None):
     """A V on which fastnmf really uses 2 threads (it uses fewer on small
     problems: fastnmf._threads.MIN_WORK_PER_THREAD multiply-adds per thread)
-    and splits the work into several chunks."""
+    and splits the work into several chunks. Dense Frobenius MU counts the
+    rows of its largest factor, not V's entries (BLAS makes its products:
+    fastnmf._api._threads_worth_using): for it (``loss="frobenius"``), a
+    tall V."""
     rng = np.random.default_rng(seed)
     work = 3 * MIN_WORK_PER_THREAD  # nnz * r
+    if layout == "dense" and loss == "frobenius":
+        return rng.random((-(-work // r), 6)) + 0.01
     if layout == "dense":
         m = 400
         return rng.random((m, -(-work // (m * r)))) + 0.01

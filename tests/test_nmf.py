@@ -167,7 +167,7 @@ def test_same_random_state_same_result_any_thread_count(loss, layout):
     """Bit for bit: the kernels split work into chunks that depend on the
     matrix only, never on the number of threads."""
     two_threads_or_skip(2)
-    V = large_enough_for_two_threads(layout)
+    V = large_enough_for_two_threads(layout, loss=loss)
     fits, seen = [], []
     for threads in (1, 1, 2):
         record = []
@@ -315,6 +315,20 @@ def test_verbose_prints_progress(capsys):
 # --------------------------------------------------------------------------
 # Threads
 # --------------------------------------------------------------------------
+
+
+def test_dense_frobenius_mu_threads_follow_its_factors():
+    """Dense Frobenius MU's kernels only update the factors (BLAS makes its
+    products), so the work that asks for threads is max(m, n) r, not m n r;
+    the other losses' kernels take the products."""
+    two_threads_or_skip(2)
+    V = large_enough_for_two_threads("dense")
+    seen = {}
+    for loss in ("frobenius", "kullback-leibler"):
+        record = []
+        nmf(V, 4, loss=loss, init="random", max_iter=1, tol=0, n_threads=2, callback=threads_seen(record), **MU)
+        seen[loss] = set(record)
+    assert seen == {"frobenius": {1}, "kullback-leibler": {2}}
 
 
 def test_n_threads_applies_and_is_restored():
