@@ -19,13 +19,15 @@ objective does not increase.
 
 For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
 (kernel ``hals_lanes``), in chunks of 128 to 512 rows (:func:`lane_chunks`);
-beyond it, one row at a time (``hals_rows``), whose vector operations along a
-row are then long enough. Measured, the sweeps of one iteration on the 0.5M
-and 3M matrices of docs/performance.md (factors after five iterations, 2
-threads, these chunks): r = 10 to 32, 1.1 to 3.6 times faster side by side
-(W and H, float32 and float64); r = 40 to 64, 0.6 to 1.7 times (the H side
-slower: a chunk's r x 32 buffers outgrow the core's L1 cache in float64
-from r = 40). The results differ from the row kernel's by rounding, and
+beyond it, four rows at a time (``hals_rows``), whose vector operations along
+a row are then long enough, in chunks of 16 to 64 rows (:func:`slot_chunks`).
+Measured, the sweeps of one iteration (factors after five or ten iterations,
+one thread): side by side was 1.1 to 3.6 times faster than one row at a time
+from r = 10 to 32 on the 0.5M and 3M matrices of docs/performance.md; against
+four rows at a time, 1.2 to 1.5 times faster on the 0.5M matrix at r = 16 to
+32 (the H side; the W side 0.9 to 1.2), 1.3 to 1.5 times at r = 10 on the
+faces and the stock volumes, but 0.6 to 0.95 times as fast on them from
+r = 16 to 40. The results differ from the row kernel's by rounding, and
 where rounding flips a row's stopping test, by one sweep of that row.
 Larger chunks leave fewer lanes idle while a chunk's last rows finish
 (0.5M, float64, r = 12, W side: 1.80 ms with 32 rows per chunk, 1.18 ms with
@@ -56,6 +58,24 @@ def lane_chunks(rows, r):
     chunks keep more threads busy). They depend on the shape only."""
     low, high = LANE_CHUNK_ROWS
     per_chunk = min(high, max(low, rows // LANE_CHUNKS))
+    return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // per_chunk))
+
+
+SLOT_CHUNK_ROWS = (16, 64)  # rows per chunk of hals_rows, at least and at most
+SLOT_CHUNKS = 64  # chunks wanted, between those bounds
+
+
+def slot_chunks(rows, r):
+    """Row chunks for hals_rows: SLOT_CHUNKS of them, each of SLOT_CHUNK_ROWS
+    rows at least and at most. The kernel sweeps a chunk's rows four at a
+    time, so a chunk of one row (as :func:`uniform_row_chunks` makes for
+    the stock volumes at r = 50) would leave three of its slots empty; a
+    chunk's last rows leave some empty while they finish. The stock volumes,
+    the faces and the 0.5M matrix at r = 50 (2 threads, medians of 21) swept
+    as fast with about 32 chunks as with 64; 64 leave fewer threads idle on
+    many cores. They depend on the shape only."""
+    low, high = SLOT_CHUNK_ROWS
+    per_chunk = min(high, max(low, rows // SLOT_CHUNKS))
     return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // per_chunk))
 
 
@@ -105,7 +125,7 @@ class HALSSteps(ReusedProductSteps):
         self.accelerate = accelerate
 
     def _chunks(self, rows, r):
-        return lane_chunks(rows, r) if self.lanes else uniform_row_chunks(rows, r * r)
+        return lane_chunks(rows, r) if self.lanes else slot_chunks(rows, r)
 
     def _inner(self, A, P, G, l1, l2, other_rows):
         r = A.shape[1]

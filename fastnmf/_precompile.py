@@ -62,7 +62,7 @@ KERNELS = {
     "observed_rows": Kernel("csr", "IIrrAAxxknnAAlbb", 2.5),
     "csr_sampled_numerator": Kernel("csr", "IIrAAxxkAlbb", 4.7),
     "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 1.0, bodies=("sweep_rows",)),
-    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 0.7),
+    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 3.0),
     "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, bodies=("sweep_lanes",)),
     "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.2),
     "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.1),

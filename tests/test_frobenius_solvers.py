@@ -210,3 +210,14 @@ def test_lane_chunks_depend_on_the_shape_only():
         assert bounds[0] == 0 and bounds[-1] == rows and (sizes > 0).all()
         assert sizes.max() <= max(rows, 2 * fastnmf._hals.LANE_CHUNK_ROWS[1])
         assert len(sizes) == 1 or sizes.min() >= fastnmf._hals.LANE_CHUNK_ROWS[0]
+
+
+
+def test_slot_chunks_depend_on_the_shape_only():
+    low, high = fastnmf._hals.SLOT_CHUNK_ROWS
+    for rows in (1, 5, 17, 470, 1_259, 20_000, 1_000_000):
+        bounds = fastnmf._hals.slot_chunks(rows, 50)
+        sizes = np.diff(bounds)
+        assert bounds[0] == 0 and bounds[-1] == rows and (sizes > 0).all()
+        assert sizes.max() <= max(rows, 2 * high)
+        assert len(sizes) == 1 or sizes.min() >= low

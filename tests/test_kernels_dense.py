@@ -188,8 +188,10 @@ HALS_KERNELS = {"rows": _sweep_rows, "lanes3": _sweep_lanes(3), "lanes32": _swee
 @pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])
 @pytest.mark.parametrize("max_sweeps", [1, 6])
 def test_hals_kernels(kernel, max_sweeps, penalized, dtype, n_threads):
-    """hals_rows, and hals_lanes with 3 lanes (rows taking lanes as others
-    stop, and a chunk's rows left over) and 32 (more lanes than rows)."""
+    """hals_rows (four rows at a time: rows taking slots as others stop, and
+    fewer rows than slots at a chunk's end), and hals_lanes with 3 lanes
+    (rows taking lanes as others stop, and a chunk's rows left over) and 32
+    (more lanes than rows)."""
     sweep = HALS_KERNELS[kernel]
     rng = np.random.default_rng(11)
     for m, n, r in [(1, 1, 1), (9, 7, 1), (12, 10, 3), (5, 30, 6), (40, 25, 4)]:

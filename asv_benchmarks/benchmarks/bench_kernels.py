@@ -289,8 +289,8 @@ class HALSRows:
     """``hals_rows`` and ``hals_lanes``: the exact coordinate updates of W's
     rows given P = V H^T and G = H H^T, one sweep or several (HALS's inner
     loop; the sweeps stop early only when they stop changing W, which
-    ``delta_squared = 0`` rules out, so every call does the same work), one
-    row at a time or 32 side by side (fits take the second for r <= 32).
+    ``delta_squared = 0`` rules out, so every call does the same work), four
+    rows at a time or 32 side by side (fits take the second for r <= 32).
     Restores W before each call."""
 
     params = [SIZES, ["hals_rows", "hals_lanes"], [1, 8], DTYPES, RANKS, THREADS]
@@ -316,7 +316,12 @@ class HALSRows:
             self.bounds = lane_chunks(m, r)
             self.extra = (LANES,)
         else:
-            self.bounds = uniform_row_chunks(m, r * r)
+            try:  # the chunks fits use since HALS rows are swept four at a time
+                from fastnmf._hals import slot_chunks
+            except ImportError:  # an earlier fastnmf: one row at a time, in its own chunks
+                self.bounds = uniform_row_chunks(m, r * r)
+            else:
+                self.bounds = slot_chunks(m, r)
             self.extra = ()
         self.kernel = getattr(K, kernel)
         self.sweeps = sweeps
