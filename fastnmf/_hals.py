@@ -21,14 +21,18 @@ For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
 (kernel ``hals_lanes``), in chunks of 128 to 512 rows (:func:`lane_chunks`);
 beyond it, four rows at a time (``hals_rows``), whose vector operations along
 a row are then long enough, in chunks of 16 to 64 rows (:func:`slot_chunks`).
-Measured, the sweeps of one iteration (factors after five or ten iterations,
-one thread): side by side was 1.1 to 3.6 times faster than one row at a time
-from r = 10 to 32 on the 0.5M and 3M matrices of docs/performance.md; against
-four rows at a time, 1.2 to 1.5 times faster on the 0.5M matrix at r = 16 to
-32 (the H side; the W side 0.9 to 1.2), 1.3 to 1.5 times at r = 10 on the
-faces and the stock volumes, but 0.6 to 0.95 times as fast on them from
-r = 16 to 40. The results differ from the row kernel's by rounding, and
-where rounding flips a row's stopping test, by one sweep of that row.
+Measured, the sweeps of one call (factors after ten iterations, 2 threads,
+medians of 9), side by side against four rows at a time: on the 0.5M matrix
+of docs/performance.md, from r = 24 to 32, 0.99 to 1.22 times as fast on the
+W side and 1.06 to 1.45 times on the H side (a factor mostly of zeros, where
+four rows at a time loses its edge); on the stock volumes, the faces and
+2,000 x 3,000 dense synthetic data, faster in 19 of 24 cells at r = 16 and
+20, 0.56 to 0.99 times as fast at r = 24 to 32 (whole iterations there:
+1.02 times in the median, docs/kernel_log.md), and at r = 10 (one thread)
+1.2 to 1.5 times. (Side by side was 1.1 to 3.6 times as fast as one row at a
+time from r = 10 to 32 on the 0.5M and 3M matrices, before four rows at a
+time.) The results differ from the row kernel's by rounding, and where
+rounding flips a row's stopping test, by one sweep of that row.
 Larger chunks leave fewer lanes idle while a chunk's last rows finish
 (0.5M, float64, r = 12, W side: 1.80 ms with 32 rows per chunk, 1.18 ms with
 128, 0.91 ms with 512), but fewer chunks leave threads idle on many cores.
