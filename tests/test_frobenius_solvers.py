@@ -194,9 +194,14 @@ def test_amu_transform_is_mu_with_more_updates(layout):
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
-@pytest.mark.parametrize("solver", ["amu", "hals", "ehals"])
-def test_accelerated_solvers_same_result_any_thread_count(solver, layout):
+@pytest.mark.parametrize("solver", ["amu", "hals", "ehals", "hals four rows at a time"])
+def test_accelerated_solvers_same_result_any_thread_count(solver, layout, monkeypatch):
+    """The last case sweeps with hals_rows (its rows in slots, whatever the
+    threads) at this small r."""
     two_threads_or_skip(2)
+    if solver == "hals four rows at a time":
+        monkeypatch.setattr(fastnmf._hals, "LANES_MAX_RANK", 0)
+        solver = "hals"
     V = large_enough_for_two_threads(layout)
     fits = [nmf(V, 4, solver=solver, init="random", random_state=7, max_iter=4, tol=0, n_threads=t) for t in (1, 2)]
     assert_array_equal(fits[0].W, fits[1].W, strict=True)
