@@ -54,19 +54,23 @@ MAX_SWEEPS = 50
 LANES_MAX_RANK = 32
 LANE_CHUNK_ROWS = (4 * LANES, 512)  # rows per chunk of hals_lanes, at least and at most
 LANE_CHUNKS = 16  # chunks wanted, between those bounds
+SLOT_CHUNK_ROWS = (16, 64)  # rows per chunk of hals_rows, at least and at most
+SLOT_CHUNKS = 64  # chunks wanted, between those bounds
 
 
 def lane_chunks(rows, r):
     """Row chunks for hals_lanes: LANE_CHUNKS of them, each of LANE_CHUNK_ROWS
     rows at least and at most (fewer, longer chunks keep more lanes busy; more
     chunks keep more threads busy). They depend on the shape only."""
-    low, high = LANE_CHUNK_ROWS
-    per_chunk = min(high, max(low, rows // LANE_CHUNKS))
+    return _chunks_of(rows, r, LANE_CHUNK_ROWS, LANE_CHUNKS)
+
+
+def _chunks_of(rows, r, rows_per_chunk, wanted):
+    """About ``wanted`` chunks of ``rows`` rows, each of ``rows_per_chunk``
+    (least, most) rows unless there are fewer."""
+    low, high = rows_per_chunk
+    per_chunk = min(high, max(low, rows // wanted))
     return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // per_chunk))
-
-
-SLOT_CHUNK_ROWS = (16, 64)  # rows per chunk of hals_rows, at least and at most
-SLOT_CHUNKS = 64  # chunks wanted, between those bounds
 
 
 def slot_chunks(rows, r):
@@ -78,9 +82,7 @@ def slot_chunks(rows, r):
     the faces and the 0.5M matrix at r = 50 (2 threads, medians of 21) swept
     as fast with about 32 chunks as with 64; 64 leave fewer threads idle on
     many cores. They depend on the shape only."""
-    low, high = SLOT_CHUNK_ROWS
-    per_chunk = min(high, max(low, rows // SLOT_CHUNKS))
-    return uniform_row_chunks(rows, r * r, max_chunks=max(1, rows // per_chunk))
+    return _chunks_of(rows, r, SLOT_CHUNK_ROWS, SLOT_CHUNKS)
 
 
 def inner_sweeps(products_cost, rows, r, alpha=ALPHA):

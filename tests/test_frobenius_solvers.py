@@ -217,7 +217,6 @@ def test_lane_chunks_depend_on_the_shape_only():
         assert len(sizes) == 1 or sizes.min() >= fastnmf._hals.LANE_CHUNK_ROWS[0]
 
 
-
 def test_slot_chunks_depend_on_the_shape_only():
     low, high = fastnmf._hals.SLOT_CHUNK_ROWS
     for rows in (1, 5, 17, 470, 1_259, 20_000, 1_000_000):

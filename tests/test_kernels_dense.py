@@ -238,6 +238,35 @@ def test_hals_kernels_with_a_subnormal_denominator(kernel, dtype, n_threads):
     assert_close(A, naive.hals_rows(original, P, G, zeros, zeros, tiny(dtype), 3, 0.01), dtype)
 
 
+def test_hals_rows_slots_taken_as_rows_stop(dtype, n_threads):
+    """hals_rows sweeps four rows at a time. Rows that are zero with a zero P
+    stay zero: their first sweep changes nothing and they stop after their
+    second (delta = 0 stops a row only on no change at all), while the
+    others still change in their eighth. So slots are taken by the chunk's
+    next rows while the others sweep on, and each chunk ends with fewer rows
+    than slots. Each row as the twin has it alone."""
+    rng = np.random.default_rng(14)
+    m, n, r = 23, 50, 36
+    early = [1, 2, 6, 11, 12, 13, 20]
+    X = rng.random((m, n))
+    X[early] = 0
+    B = rng.random((n, r))
+    A = (rng.random((m, r)) + 0.1).astype(dtype)
+    A[early] = 0
+    P = (X @ B).astype(dtype)
+    G = (B.T @ B).astype(dtype)
+    zeros = np.zeros(m, dtype=dtype)
+    original = A.copy()
+    ref = naive.hals_rows(original, P, G, zeros, zeros, tiny(dtype), 8, 0.0)
+    after_seven = naive.hals_rows(original, P, G, zeros, zeros, tiny(dtype), 7, 0.0)
+    late = np.setdiff1d(np.arange(m), early)
+    assert (np.abs(ref[late] - after_seven[late]).max(axis=1) > 0).all()  # the twin's other rows sweep 8 times
+    bounds = np.array([0, 9, m], dtype=np.int64)  # two chunks, of 9 and 14 rows
+    K.hals_rows(A, P, G, zeros, zeros, dtype.type(tiny(dtype)), bounds, 8, 0.0)
+    assert (A[early] == 0).all()
+    assert_close(A, ref, dtype)
+
+
 @pytest.mark.parametrize("kernel", ["rows", "lanes32"])
 def test_hals_kernels_over_many_sweeps(kernel, dtype, n_threads):
     """Fifty sweeps of every row (delta = 0) at r = 40: the kernels keep
