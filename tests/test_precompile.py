@@ -182,8 +182,9 @@ def test_a_failing_worker_is_reported(monkeypatch, capsys):
 def test_a_block_kernel_is_called_through_its_address(tmp_path, monkeypatch):
     """first_class gives the body compiled for the dtype, with the declared
     type; a parallel kernel calls it through that type, so its own code holds
-    none of the body's. A body whose result is not of its declared kind is
-    refused."""
+    none of the body's. The function keeps its type (Numba would make it
+    afresh at every call otherwise). A body whose result is not of its
+    declared kind is refused."""
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # the bodies below are cached like the real ones
 
     @block_kernel("q", "An")
@@ -198,10 +199,11 @@ def test_a_block_kernel_is_called_through_its_address(tmp_path, monkeypatch):
     A = np.arange(6.0, dtype=np.float32).reshape(3, 2)
     body = first_class(row_sum, A.dtype)
     assert first_class(row_sum, np.float32) is body
-    assert numba.typeof(body) == block_type(row_sum, numba.float32)
+    assert numba.typeof(body) is block_type(row_sum, numba.float32)  # typed once, not at every call
     out = np.empty(3)
     row_sums(body, A, out)
     assert_array_equal(out, [1.0, 5.0, 9.0])
+    assert len(row_sums.overloads) == 1
 
     @block_kernel("x", "An")
     def row_total(A, i):
