@@ -79,8 +79,8 @@ import functools  # noqa: E402
 
 import numpy as np  # noqa: E402
 from numba import from_dtype, njit, types  # noqa: E402
-from numba.extending import typeof_impl  # noqa: E402
 from numba.core.compiler import Compiler  # noqa: E402
+from numba.extending import typeof_impl  # noqa: E402
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 

@@ -199,11 +199,17 @@ def test_a_block_kernel_is_called_through_its_address(tmp_path, monkeypatch):
     A = np.arange(6.0, dtype=np.float32).reshape(3, 2)
     body = first_class(row_sum, A.dtype)
     assert first_class(row_sum, np.float32) is body
-    assert numba.typeof(body) is block_type(row_sum, numba.float32)  # typed once, not at every call
+    assert numba.typeof(body) is block_type(row_sum, numba.float32)
     out = np.empty(3)
     row_sums(body, A, out)
     assert_array_equal(out, [1.0, 5.0, 9.0])
-    assert len(row_sums.overloads) == 1
+    made = []
+    make = numba.types.FunctionType.__init__
+    monkeypatch.setattr(numba.types.FunctionType, "__init__", lambda self, *a: made.append(a) or make(self, *a))
+    row_sums(body, A, out)  # typed once, not at every call
+    assert made == [] and len(row_sums.overloads) == 1
+    numba.typeof(numba.types.CompileResultWAP(body.cres))  # what a plain one costs at every call
+    assert len(made) == 1
 
     @block_kernel("x", "An")
     def row_total(A, i):
