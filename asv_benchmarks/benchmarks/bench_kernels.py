@@ -338,6 +338,33 @@ class HALSRows:
         )  # fmt: skip
 
 
+class BlockKernelCall:
+    """The fixed cost of a call of a kernel that takes a block kernel (a
+    compiled loop body, passed as a first-class function): ``hals_lanes``
+    with no rows to sweep. Small fits pay it two to four times an
+    iteration; it was 28-99 us until the function kept its Numba type
+    (``fastnmf._jit``), 10-21 us since, against about 8 us for a kernel call
+    with no function argument."""
+
+    params = [DTYPES]
+    param_names = ["dtype"]
+
+    def setup(self, dtype):
+        if not hasattr(K, "hals_lanes"):
+            raise NotImplementedError("this fastnmf has no hals_lanes kernel")
+        from fastnmf._kernels.hals import LANES
+
+        A = np.ones((4, 10), dtype=dtype)
+        ones = np.ones(4, dtype=dtype)
+        tiny = np.dtype(dtype).type(np.finfo(dtype).tiny)
+        no_rows = np.zeros(2, dtype=np.int64)
+        self.call = lambda: K.hals_lanes(A, A, A.T @ A, ones, ones, tiny, no_rows, 1, 0.0, LANES)
+        self.call()
+
+    def time_call(self, *params):
+        self.call()
+
+
 class GramProducts:
     """The Gram matrix of H^T (the document-term matrix's many columns) that
     a sparse Frobenius iteration needs, by ``gram_parts`` and its sum: a
