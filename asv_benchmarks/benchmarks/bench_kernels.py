@@ -355,10 +355,11 @@ class BlockKernelCall:
         from fastnmf._kernels.hals import LANES
 
         A = np.ones((4, 10), dtype=dtype)
+        G = np.ascontiguousarray(A.T @ A)
         ones = np.ones(4, dtype=dtype)
         tiny = np.dtype(dtype).type(np.finfo(dtype).tiny)
         no_rows = np.zeros(2, dtype=np.int64)
-        self.call = lambda: K.hals_lanes(A, A, A.T @ A, ones, ones, tiny, no_rows, 1, 0.0, LANES)
+        self.call = lambda: K.hals_lanes(A, A, G, ones, ones, tiny, no_rows, 1, 0.0, LANES)
         self.call()
 
     def time_call(self, *params):
