@@ -95,6 +95,28 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def compile_target():
+    """The CPU that Numba compiles the kernels for (LLVM's name for the host,
+    or ``NUMBA_CPU_NAME``) and its widest vector instructions. The model
+    name alone can hide it: a virtual machine may report "AMD EPYC" for
+    processors with and without AVX-512, and the kernels' loops are compiled
+    for whichever it is."""
+    import llvmlite.binding as llvm
+    import numba
+
+    name = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    try:
+        features = llvm.get_host_cpu_features()
+    except RuntimeError:  # LLVM cannot tell on every platform
+        return f"{name} (vector instructions not known)"
+    vectors = next((label for flag, label in _VECTOR_FLAGS if features.get(flag)), "none of " + _VECTOR_NAMES)
+    return f"{name} (widest vectors: {vectors})"
+
+
+_VECTOR_FLAGS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse2", "SSE2"), ("neon", "NEON"))
+_VECTOR_NAMES = ", ".join(label for _, label in _VECTOR_FLAGS)
+
+
 def machine_description(threads):
     """Lines that say what ran the benchmark: CPU, cores, load, versions,
     BLAS and Numba threading."""
@@ -104,7 +126,8 @@ def machine_description(threads):
 
     lines = [
         f"CPU: {cpu_model()}; {os.cpu_count()} logical cores"
-        + (f", {len(os.sched_getaffinity(0))} usable" if hasattr(os, "sched_getaffinity") else ""),
+        + (f", {len(os.sched_getaffinity(0))} usable" if hasattr(os, "sched_getaffinity") else "")
+        + f"; Numba compiles for {compile_target()}",
         f"load average (1, 5, 15 min) at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"Python {platform.python_version()}; numpy {np.__version__}; scipy {scipy.__version__}; "
         f"numba {numba.__version__}; fastnmf {fastnmf.__version__}; "

@@ -186,7 +186,19 @@ def test_compare_sklearn_runs_on_a_tiny_matrix(scripts, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "KL MU vs sklearn mu" in out and "masked frobenius MU vs scipy/numpy" in out
-    assert "time to cd's loss" in out and "CPU:" in out
+    assert "time to cd's loss" in out and "CPU:" in out and "Numba compiles for" in out
+
+
+def test_the_header_names_the_cpu_numba_compiles_for(scripts, monkeypatch):
+    """The model name can be the same for processors with and without
+    AVX-512 (a virtual machine's "AMD EPYC"), so the header says which
+    one the kernels were compiled for."""
+    import numba
+
+    compare = scripts("compare_sklearn")
+    assert "widest vectors" in compare.compile_target() or "not known" in compare.compile_target()
+    monkeypatch.setattr(numba.config, "CPU_NAME", "generic")
+    assert compare.compile_target().startswith("generic (")
 
 
 def test_compare_sklearn_gives_the_median_over_several_inits(scripts, capsys):
