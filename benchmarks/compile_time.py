@@ -101,6 +101,16 @@ def run_precompile(cache, jobs):
     return time.perf_counter() - started
 
 
+def _machine():
+    """The CPU, its cores and the load: compile time depends on all three
+    (LLVM emits other code for AVX-512 than for AVX2)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from compare_sklearn import compile_target, cpu_model
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; Numba compiles for {compile_target()}; load {load}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="fastnmf's cold compile time and warm start.")
     parser.add_argument("--runs", type=int, default=3, help="cold runs (each a new process and cache)")
@@ -133,6 +143,7 @@ def main(argv=None):
             precompiled.append(run_precompile(cache, args.jobs))
             leftovers.update(run_child(cache, args.kinds)["kernels"])
             print(f"precompile run {run + 1}: {precompiled[-1]:.2f} s", file=sys.stderr, flush=True)
+    print(_machine())
     what = "every solver path, float32 and float64" if args.kinds == "all" else "one fit"
     runs = ", ".join(f"{seconds:.2f}" for seconds in cold)
     print(f"cold compile of {what}, {args.runs} run(s): {runs} s (median {statistics.median(cold):.2f} s)")
