@@ -17,12 +17,14 @@ exact block coordinate-descent step (up to the rounding of g = A[i] G, which
 the kernels carry from sweep to sweep), so without extrapolation the
 objective does not increase.
 
-For r up to :data:`LANES_MAX_RANK` the sweeps run on 32 rows side by side
-(kernel ``hals_lanes``), in chunks of 128 to 512 rows (:func:`lane_chunks`);
-beyond it, four rows at a time (``hals_rows``), whose vector operations along
-a row are then long enough, in chunks of 16 to 64 rows (:func:`slot_chunks`).
-Measured, the sweeps of one call (factors after ten iterations, 2 threads,
-medians of 9), side by side against four rows at a time: on the 0.5M matrix
+For r up to :func:`lanes_max_rank` (32 where Numba compiles for AVX-512; 28
+in float32 and 20 in float64 where it does not) the sweeps run on 32 rows
+side by side (kernel ``hals_lanes``), in chunks of 128 to 512 rows
+(:func:`lane_chunks`); beyond it, four rows at a time (``hals_rows``), whose
+vector operations along a row are then long enough, in chunks of 16 to 64
+rows (:func:`slot_chunks`). Measured on the AVX-512 machine, the sweeps of
+one call (factors after ten iterations, 2 threads, medians of 9), side by
+side against four rows at a time: on the 0.5M matrix
 of docs/performance.md, from r = 24 to 32, 0.99 to 1.22 times as fast on the
 W side and 1.06 to 1.45 times on the H side (a factor mostly of zeros, where
 four rows at a time loses its edge); on the stock volumes, the faces and
@@ -43,6 +45,7 @@ import numpy as np
 from . import _kernels as K
 from ._chunks import uniform_row_chunks
 from ._epsilon import tiny
+from ._jit import compiles_for_avx512
 from ._kernels.hals import LANES
 from ._loop import penalty
 from ._terms import column_sums
@@ -51,11 +54,27 @@ from ._terms import column_sums
 ALPHA = 0.5
 DELTA = 0.1
 MAX_SWEEPS = 50
-LANES_MAX_RANK = 32
+LANES_MAX_RANK = 32  # the largest r that hals_lanes sweeps, with AVX-512
+LANES_MAX_RANK_AVX2 = {4: 28, 8: 20}  # by itemsize, without AVX-512 (see lanes_max_rank)
 LANE_CHUNK_ROWS = (4 * LANES, 512)  # rows per chunk of hals_lanes, at least and at most
 LANE_CHUNKS = 16  # chunks wanted, between those bounds
 SLOT_CHUNK_ROWS = (16, 64)  # rows per chunk of hals_rows, at least and at most
 SLOT_CHUNKS = 64  # chunks wanted, between those bounds
+
+
+def lanes_max_rank(dtype):
+    """The largest r whose sweeps run side by side (``hals_lanes``); above
+    it, four rows at a time (``hals_rows``). LANES_MAX_RANK with AVX-512;
+    without it, whose vectors hold half as many values, the lanes lose
+    sooner, and in float64 sooner than in float32 (LANES_MAX_RANK_AVX2).
+    Measured on a Zen 3 (AVX2: the sweeps of one call from factors after ten
+    iterations, 2 threads, medians of 21, lanes against rows, W and H sides
+    of the stock volumes and the 0.5M matrix): float32 1.01-1.21x as fast at
+    r = 28, 0.83-0.97x at 32; float64 0.76-1.34x at r = 20 (three of four
+    faster), 0.81-1.03x at 24 and 0.67-0.93x at 32 (docs/kernel_log.md)."""
+    if compiles_for_avx512():
+        return LANES_MAX_RANK
+    return min(LANES_MAX_RANK, LANES_MAX_RANK_AVX2[np.dtype(dtype).itemsize])
 
 
 def lane_chunks(rows, r):
@@ -125,7 +144,7 @@ class HALSSteps(ReusedProductSteps):
         self.penalties = penalties
         self.update_H = update_H
         self.flush = dtype.type(tiny(dtype))
-        self.lanes = r <= LANES_MAX_RANK
+        self.lanes = r <= lanes_max_rank(dtype)
         self.bounds = {rows: self._chunks(rows, r) for rows in terms.shape}  # by A's rows: they depend on nothing else
         self.nnz = nnz
         self.accelerate = accelerate

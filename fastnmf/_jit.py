@@ -111,6 +111,24 @@ def read_only(array):
     return view
 
 
+@functools.cache
+def compiles_for_avx512():
+    """Whether Numba compiles the kernels for a processor with AVX-512: the
+    one ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` name if set (say, for a
+    cache shared between machines), else this one. Some choices between
+    kernels depend on it (:func:`fastnmf._hals.lanes_max_rank`)."""
+    from numba.core import config
+
+    if config.CPU_NAME:
+        return "+avx512f" in (config.CPU_FEATURES or "")
+    import llvmlite.binding as llvm
+
+    try:
+        return bool(llvm.get_host_cpu_features().get("avx512f"))
+    except RuntimeError:  # LLVM cannot tell on every platform
+        return False
+
+
 def inlined_kernel(func):
     """Compile ``func`` as a serial helper that Numba inlines into the kernels
     calling it, before LLVM sees them."""

@@ -225,3 +225,29 @@ def test_slot_chunks_depend_on_the_shape_only():
         assert bounds[0] == 0 and bounds[-1] == rows and (sizes > 0).all()
         assert sizes.max() <= max(rows, 2 * high)
         assert len(sizes) == 1 or sizes.min() >= low
+
+
+def test_lanes_serve_smaller_ranks_without_avx512(monkeypatch):
+    """HALS sweeps rows side by side up to r = 32 where Numba compiles for
+    AVX-512, and up to 28 (float32) or 20 (float64) where it does not."""
+    for avx512, expected in ((True, (32, 32)), (False, (28, 20))):
+        monkeypatch.setattr(fastnmf._hals, "compiles_for_avx512", lambda: avx512)
+        assert (fastnmf._hals.lanes_max_rank(np.float32), fastnmf._hals.lanes_max_rank(np.float64)) == expected
+
+
+def test_avx512_is_read_from_numbas_target(monkeypatch):
+    """NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, when set, decide; else the host."""
+    from numba.core import config
+
+    from fastnmf._jit import compiles_for_avx512
+
+    try:
+        monkeypatch.setattr(config, "CPU_NAME", "generic")
+        for features, expected in (("+avx2,+fma", False), ("+avx2,+avx512f", True), ("", False)):
+            monkeypatch.setattr(config, "CPU_FEATURES", features)
+            compiles_for_avx512.cache_clear()
+            assert compiles_for_avx512() is expected
+    finally:
+        monkeypatch.undo()
+        compiles_for_avx512.cache_clear()
+    assert compiles_for_avx512() in (True, False)
