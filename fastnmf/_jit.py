@@ -120,7 +120,7 @@ def compiles_for_avx512():
     from numba.core import config
 
     if config.CPU_NAME:
-        return "+avx512f" in (config.CPU_FEATURES or "")
+        return "+avx512f" in (config.CPU_FEATURES or "").split(",")
     import llvmlite.binding as llvm
 
     try:

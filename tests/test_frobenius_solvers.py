@@ -243,7 +243,8 @@ def test_avx512_is_read_from_numbas_target(monkeypatch):
 
     try:
         monkeypatch.setattr(config, "CPU_NAME", "generic")
-        for features, expected in (("+avx2,+fma", False), ("+avx2,+avx512f", True), ("", False)):
+        cases = (("+avx2,+fma", False), ("+avx2,+avx512f", True), ("+avx2,-avx512f", False), ("", False))
+        for features, expected in cases:
             monkeypatch.setattr(config, "CPU_FEATURES", features)
             compiles_for_avx512.cache_clear()
             assert compiles_for_avx512() is expected
