@@ -96,20 +96,17 @@ def cpu_model():
 
 
 def compile_target():
-    """The CPU that Numba compiles the kernels for (LLVM's name for the host,
-    or ``NUMBA_CPU_NAME``) and its widest vector instructions. The model
-    name alone can hide it: a virtual machine may report "AMD EPYC" for
-    processors with and without AVX-512, and the kernels' loops are compiled
-    for whichever it is."""
-    import llvmlite.binding as llvm
-    import numba
+    """The CPU that Numba compiles the kernels for and its widest vector
+    instructions (:func:`fastnmf._jit.compile_target`). The model name alone
+    can hide it: a virtual machine may report "AMD EPYC" for processors with
+    and without AVX-512, and the kernels' loops are compiled for whichever
+    it is."""
+    from fastnmf._jit import compile_target as target
 
-    name = numba.config.CPU_NAME or llvm.get_host_cpu_name()
-    try:
-        features = llvm.get_host_cpu_features()
-    except RuntimeError:  # LLVM cannot tell on every platform
+    name, features = target()
+    if features is None:
         return f"{name} (vector instructions not known)"
-    vectors = next((label for flag, label in _VECTOR_FLAGS if features.get(flag)), "none of " + _VECTOR_NAMES)
+    vectors = next((label for flag, label in _VECTOR_FLAGS if flag in features), "none of " + _VECTOR_NAMES)
     return f"{name} (widest vectors: {vectors})"
 
 

@@ -112,21 +112,34 @@ def read_only(array):
 
 
 @functools.cache
-def compiles_for_avx512():
-    """Whether Numba compiles the kernels for a processor with AVX-512: the
+def compile_target():
+    """(name, features) of the processor Numba compiles the kernels for: the
     one ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` name if set (say, for a
-    cache shared between machines), else this one. Some choices between
-    kernels depend on it (:func:`fastnmf._hals.lanes_max_rank`)."""
+    cache shared between machines), else this one, as LLVM names it and its
+    features (``"avx2"``, ``"avx512f"``, ...). ``features`` is None where
+    they are not known: LLVM cannot tell on every platform, and a
+    ``NUMBA_CPU_NAME`` without ``NUMBA_CPU_FEATURES`` takes the named
+    processor's own."""
+    import llvmlite.binding as llvm
     from numba.core import config
 
     if config.CPU_NAME:
-        return "+avx512f" in (config.CPU_FEATURES or "").split(",")
-    import llvmlite.binding as llvm
-
+        entries = [entry.strip() for entry in (config.CPU_FEATURES or "").split(",") if entry.strip()]
+        features = frozenset(entry[1:] for entry in entries if entry.startswith("+")) if entries else None
+        return config.CPU_NAME, features
     try:
-        return bool(llvm.get_host_cpu_features().get("avx512f"))
-    except RuntimeError:  # LLVM cannot tell on every platform
-        return False
+        features = frozenset(name for name, enabled in llvm.get_host_cpu_features().items() if enabled)
+    except RuntimeError:
+        features = None
+    return llvm.get_host_cpu_name(), features
+
+
+def compiles_for_avx512():
+    """Whether the kernels are compiled for a processor with AVX-512
+    (:func:`compile_target`; False where its features are not known). Some
+    choices between kernels depend on it (:func:`fastnmf._hals.lanes_max_rank`)."""
+    features = compile_target()[1]
+    return features is not None and "avx512f" in features
 
 
 def inlined_kernel(func):

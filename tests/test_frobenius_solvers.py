@@ -235,20 +235,35 @@ def test_lanes_serve_smaller_ranks_without_avx512(monkeypatch):
         assert (fastnmf._hals.lanes_max_rank(np.float32), fastnmf._hals.lanes_max_rank(np.float64)) == expected
 
 
-def test_avx512_is_read_from_numbas_target(monkeypatch):
+@pytest.fixture
+def fresh_compile_target():
+    """fastnmf._jit.compile_target, remembered per process, forgotten
+    before and after the test (which changes Numba's settings)."""
+    from fastnmf._jit import compile_target
+
+    compile_target.cache_clear()
+    yield compile_target
+    compile_target.cache_clear()
+
+
+def test_avx512_is_read_from_numbas_target(monkeypatch, fresh_compile_target):
     """NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, when set, decide; else the host."""
     from numba.core import config
 
     from fastnmf._jit import compiles_for_avx512
 
-    try:
-        monkeypatch.setattr(config, "CPU_NAME", "generic")
-        cases = (("+avx2,+fma", False), ("+avx2,+avx512f", True), ("+avx2,-avx512f", False), ("", False))
-        for features, expected in cases:
-            monkeypatch.setattr(config, "CPU_FEATURES", features)
-            compiles_for_avx512.cache_clear()
-            assert compiles_for_avx512() is expected
-    finally:
-        monkeypatch.undo()
-        compiles_for_avx512.cache_clear()
-    assert compiles_for_avx512() in (True, False)
+    host = fresh_compile_target()
+    assert compiles_for_avx512() is (host[1] is not None and "avx512f" in host[1])
+    monkeypatch.setattr(config, "CPU_NAME", "generic")
+    cases = (
+        ("+avx2,+fma", False, {"avx2", "fma"}),
+        (" +avx2, +avx512f ", True, {"avx2", "avx512f"}),
+        ("+avx2,-avx512f", False, {"avx2"}),
+        ("+avx512fp16", False, {"avx512fp16"}),
+        ("", False, None),  # the named processor's own features: not known here
+    )
+    for features, expected, parsed in cases:
+        monkeypatch.setattr(config, "CPU_FEATURES", features)
+        fresh_compile_target.cache_clear()
+        assert fresh_compile_target() == ("generic", None if parsed is None else frozenset(parsed))
+        assert compiles_for_avx512() is expected
