@@ -48,7 +48,7 @@ from ._threads import blas_on_calling_thread
 
 DENSE_TILE_ROWS = 32  # rows of A per parallel task of the dense kernel
 HELD_TILE = (128, 512)  # the dense kernel's tiles when BLAS is held to the calling thread (rows evened out),
-HELD_TILE_MIN_RANK = {4: 16, 8: 32}  # from this r on (by itemsize)
+HELD_TILE_MIN_RANK = {4: 4, 8: 16}  # from this r on (by itemsize)
 HELD_ROW_MULTIPLE = 8  # held tiles' rows, evened out, are rounded up to a multiple of this
 HALS_PRODUCT_ROWS = 128  # rows of V (or V^T) per BLAS call in dense HALS's products (evened out), made so
 HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on
@@ -225,7 +225,9 @@ def dense_tiles(p, r, dtype, held):
     BLAS_BLOCK_WORK). Held, the tiles are HELD_TILE (128 x 512) from
     r = HELD_TILE_MIN_RANK on, where single-threaded OpenBLAS runs the larger
     products nearer its full rate (docs/kernel_log.md, "Larger dense tiles,
-    BLAS held to one thread"); below it they were no faster.
+    BLAS held to one thread", and "Held tiles from lower ranks": r = 4-10 in
+    float32 and 16-24 in float64 1.04-1.30x faster on a Zen 3; float64 at
+    r = 10 no faster, or slower).
 
     The held tiles' rows are evened out over p: as many blocks as 128-row
     tiles would make, of about equal height, rounded up to a multiple of
