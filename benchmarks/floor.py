@@ -22,7 +22,8 @@ read + bytes written; one thread) and (b) a STREAM-like triad
 ``--threads`` threads, on the shapes of the work: a 4096 x 4096 by
 4096 x r product (a long inner dimension and r output columns, like the
 sparse-dense products) and a Gram product (n x r)^T (n x r), in the dtype.
-The best rate of the two is used.
+The best rate of the two is used. The script then waits a second before it
+times a kernel, so that BLAS's threads are no longer spinning.
 
 **Bytes and flops** of one CSR kernel call on X (p rows, q columns, nnz
 stored entries; i = index bytes (4 for int32), s = itemsize (4 or 8)), which
@@ -88,6 +89,7 @@ import synthetic  # noqa: E402
 STREAM_BYTES = 128 << 20
 GEMM_SIDE = 4096
 RUNS = 5
+BLAS_IDLE_SECONDS = 1.0  # after the GEMM runs, so that OpenBLAS's threads stop spinning before the kernels run
 
 
 # --------------------------------------------------------------------------
@@ -143,6 +145,11 @@ def measured_gemm_rate(dtype, r, n_rows, side=GEMM_SIDE):
     skinny_rate = 2 * side * side * r / _best_seconds(lambda: big @ thin)
     gram_rate = 2 * n_rows * r * r / _best_seconds(lambda: tall.T @ tall)
     rate = max(skinny_rate, gram_rate)
+    # OpenBLAS's threads spin on for a while after a call, on the cores the
+    # kernels timed next run on: the first of them (the W side of a
+    # Frobenius kernel) ran 1.7x slower (3M, float32, r = 10, 2 threads:
+    # 19.8-21.8 against 11.8-12.0 ms with this wait).
+    time.sleep(BLAS_IDLE_SECONDS)
     description = (
         f"GEMM {rate / 1e9:.1f} GFlop/s ({np.dtype(dtype).name}, r={r}: {side}x{side} @ {side}x{r} "
         f"{skinny_rate / 1e9:.1f}, Gram of {n_rows}x{r} {gram_rate / 1e9:.1f})"
@@ -323,7 +330,7 @@ def main(argv=None):
     parser.add_argument("--ranks", nargs="+", type=int, default=[10, 50])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--iterations", type=int, default=5, help="k2 - k1 of the per-iteration timings")
+    parser.add_argument("--iterations", type=int, default=20, help="k2 - k1 of the per-iteration timings")
     parser.add_argument("--stream-mib", type=int, default=STREAM_BYTES >> 20, help="size of each bandwidth array")
     parser.add_argument("--gemm-side", type=int, default=GEMM_SIDE, help="side of the square GEMM operand")
     parser.add_argument("--kinds", nargs="+", default=["frobenius", "kullback-leibler", "masked"],

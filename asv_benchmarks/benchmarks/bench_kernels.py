@@ -213,8 +213,9 @@ class DenseTileTerms:
 
 class DenseTileTermsLargeRank(DenseTileTerms):
     """``DenseTileTerms`` at r = 50, where the kernel runs on 128 x 512
-    tiles with BLAS held to one thread (``fastnmf._terms.tile_terms``), for
-    the losses of the comparisons with scikit-learn and torchnmf."""
+    tiles with BLAS held to one thread (``fastnmf._terms.tile_terms``) in
+    both dtypes (at r = 10, in float32 only), for the losses of the
+    comparisons with scikit-learn and torchnmf."""
 
     params = [SIZES, ["kullback-leibler", 1.5, "masked-kullback-leibler"], ["W", "H"], DTYPES, THREADS]
     rank = 50
