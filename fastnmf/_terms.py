@@ -225,9 +225,9 @@ def dense_tiles(p, r, dtype, held):
     BLAS_BLOCK_WORK). Held, the tiles are HELD_TILE (128 x 512) from
     r = HELD_TILE_MIN_RANK on, where single-threaded OpenBLAS runs the larger
     products nearer its full rate (docs/kernel_log.md, "Larger dense tiles,
-    BLAS held to one thread", and "Held tiles from lower ranks": r = 4-10 in
-    float32 and 16-24 in float64 1.04-1.30x faster on a Zen 3; float64 at
-    r = 10 no faster, or slower).
+    BLAS held to one thread", and "Held tiles from lower ranks": on a Zen 3,
+    MU fits at r = 4-10 in float32 and 16-24 in float64 0.97-1.30x as fast,
+    21 of 24 cases faster; float64 at r = 10 no faster, or slower).
 
     The held tiles' rows are evened out over p: as many blocks as 128-row
     tiles would make, of about equal height, rounded up to a multiple of
