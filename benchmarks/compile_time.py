@@ -103,8 +103,12 @@ def run_precompile(cache, jobs):
 
 def _machine():
     """The CPU, its cores and the load: compile time depends on all three
-    (LLVM emits other code for AVX-512 than for AVX2)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    (LLVM emits other code for AVX-512 than for AVX2). The sibling script is
+    imported here, not at the top: the child processes run this file, and
+    what it imports there (NumPy, SciPy) would not count in fastnmf's import
+    time."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     from compare_sklearn import compile_target, cpu_model
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

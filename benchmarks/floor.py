@@ -137,7 +137,8 @@ def measured_bandwidth(threads, stream_bytes=STREAM_BYTES):
 
 def measured_gemm_rate(dtype, r, n_rows, side=GEMM_SIDE):
     """(flops per second, description): the best NumPy matmul rate on the
-    kernels' shapes (BLAS threads as set by the caller)."""
+    kernels' shapes (BLAS threads as set by the caller). Returns after
+    BLAS_IDLE_SECONDS more, once BLAS's threads have stopped spinning."""
     rng = np.random.default_rng(0)
     big = rng.random((side, side)).astype(dtype)
     thin = rng.random((side, r)).astype(dtype)

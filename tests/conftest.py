@@ -68,6 +68,19 @@ def dtype(request):
     return np.dtype(request.param)
 
 
+@pytest.fixture
+def fresh_compile_target(monkeypatch):
+    """fastnmf._jit.compile_target, remembered per process, forgotten before
+    the test and after it, once its changes to Numba's settings (through
+    ``monkeypatch``, set up first and so undone last) are undone too."""
+    from fastnmf._jit import compile_target
+
+    compile_target.cache_clear()
+    yield compile_target
+    monkeypatch.undo()
+    compile_target.cache_clear()
+
+
 def random_sparse(m, n, density, rng, dtype=np.float64, empty_row=None, empty_col=None, low=0.5):
     """A canonical CSR array with about ``density`` of its entries stored,
     values in [low, low + 1), optionally with a given row and column left

@@ -189,30 +189,23 @@ def test_compare_sklearn_runs_on_a_tiny_matrix(scripts, capsys):
     assert "time to cd's loss" in out and "CPU:" in out and "Numba compiles for" in out
 
 
-def test_the_header_names_the_cpu_numba_compiles_for(scripts, monkeypatch):
+def test_the_header_names_the_cpu_numba_compiles_for(scripts, monkeypatch, fresh_compile_target):
     """The model name can be the same for processors with and without
     AVX-512 (a virtual machine's "AMD EPYC"), so the header says which
     one the kernels were compiled for: NUMBA_CPU_NAME and
     NUMBA_CPU_FEATURES when set, as Numba does."""
     import numba
 
-    from fastnmf._jit import compile_target
-
     compare = scripts("compare_sklearn")
-    compile_target.cache_clear()
-    try:
-        assert "widest vectors" in compare.compile_target() or "not known" in compare.compile_target()
-        monkeypatch.setattr(numba.config, "CPU_NAME", "generic")
-        for features, expected in (("+sse2,+avx2", "AVX2"), ("+sse2", "SSE2"), ("+fma", "none of")):
-            monkeypatch.setattr(numba.config, "CPU_FEATURES", features)
-            compile_target.cache_clear()
-            assert compare.compile_target().startswith(f"generic (widest vectors: {expected}")
-        monkeypatch.setattr(numba.config, "CPU_FEATURES", "")
-        compile_target.cache_clear()
-        assert compare.compile_target() == "generic (vector instructions not known)"
-    finally:
-        monkeypatch.undo()
-        compile_target.cache_clear()
+    assert "widest vectors" in compare.compile_target() or "not known" in compare.compile_target()
+    monkeypatch.setattr(numba.config, "CPU_NAME", "generic")
+    for features, expected in (("+sse2,+avx2", "AVX2"), ("+sse2", "SSE2"), ("+fma", "none of")):
+        monkeypatch.setattr(numba.config, "CPU_FEATURES", features)
+        fresh_compile_target.cache_clear()
+        assert compare.compile_target().startswith(f"generic (widest vectors: {expected}")
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "")
+    fresh_compile_target.cache_clear()
+    assert compare.compile_target() == "generic (vector instructions not known)"
 
 
 def test_compare_sklearn_gives_the_median_over_several_inits(scripts, capsys):

@@ -235,17 +235,6 @@ def test_lanes_serve_smaller_ranks_without_avx512(monkeypatch):
         assert (fastnmf._hals.lanes_max_rank(np.float32), fastnmf._hals.lanes_max_rank(np.float64)) == expected
 
 
-@pytest.fixture
-def fresh_compile_target():
-    """fastnmf._jit.compile_target, remembered per process, forgotten
-    before and after the test (which changes Numba's settings)."""
-    from fastnmf._jit import compile_target
-
-    compile_target.cache_clear()
-    yield compile_target
-    compile_target.cache_clear()
-
-
 def test_avx512_is_read_from_numbas_target(monkeypatch, fresh_compile_target):
     """NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, when set, decide; else the host."""
     from numba.core import config
