@@ -268,6 +268,47 @@ def test_csr_kernels_every_group_remainder(dtype):
     assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
 
 
+@pytest.mark.parametrize("chunks", ["balanced", "per-row"])
+def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
+    """A factor B of PREFETCH_MIN_BYTES or more makes the CSR kernels
+    prefetch the rows of later entries; the results are the twins', and
+    with one chunk per row every chunk's last entries take the clamp at the
+    chunk's end (a prefetch must not read past the chunk's indices)."""
+    from fastnmf._kernels.rows import PREFETCH_MIN_BYTES
+
+    rng = np.random.default_rng(7)
+    m, n, r = 30, 9_000, 8
+    X = sp.random(m, n, density=0.01, random_state=rng, format="csr", dtype=np.float64)
+    X.data = (X.data + 0.5).astype(dtype)
+    X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
+    A = (rng.random((m, r)) + 0.1).astype(dtype)
+    B = (rng.random((n, r)) + 0.1).astype(dtype)
+    assert B.nbytes >= PREFETCH_MIN_BYTES
+    bounds = row_bounds(m, chunks, X.indptr)
+    eps = dtype.type(EPS)
+    out = nan_array(A.shape, dtype)
+    K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, False)
+    assert_close(out, naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape), dtype)
+    for beta in (1.0, 1.5):
+        parts = loss_parts_for(bounds)
+        K.csr_sampled_numerator(
+            X.indptr, X.indices, X.data, A, B, dtype.type(beta), eps, bounds, out, parts, True, False
+        )
+        ref, ref_loss = naive.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta)
+        assert_close(out, ref, dtype, err_msg=f"beta = {beta}")
+        assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+    num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+    parts = loss_parts_for(bounds)
+    no_weights = np.empty(0, dtype)
+    K.csr_observed_terms(
+        X.indptr, X.indices, X.data, no_weights, A, B, dtype.type(2.0), eps, bounds, num, den, parts, True, False
+    )
+    ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, X.data, no_weights, A, B, 2.0)
+    assert_close(num, ref_num, dtype)
+    assert_close(den, ref_den, dtype)
+    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+
+
 def test_csr_kernels_accept_int64_indices():
     """Matrices with 2**31 or more entries get int64 indices."""
     X, A, B = make_case("empty-row-col", np.dtype(np.float64))
