@@ -288,7 +288,10 @@ def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
     eps = dtype.type(EPS)
     out = nan_array(A.shape, dtype)
     K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, False)
-    assert_close(out, naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape), dtype)
+    product = naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape)
+    assert_close(out, product, dtype)
+    K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, True)  # accumulate, as column blocks do
+    assert_close(out, 2 * product, dtype)
     for beta in (1.0, 1.5):
         parts = loss_parts_for(bounds)
         K.csr_sampled_numerator(
@@ -297,16 +300,20 @@ def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
         ref, ref_loss = naive.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta)
         assert_close(out, ref, dtype, err_msg=f"beta = {beta}")
         assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
-    num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
-    parts = loss_parts_for(bounds)
-    no_weights = np.empty(0, dtype)
-    K.csr_observed_terms(
-        X.indptr, X.indices, X.data, no_weights, A, B, dtype.type(2.0), eps, bounds, num, den, parts, True, False
-    )
-    ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, X.data, no_weights, A, B, 2.0)
-    assert_close(num, ref_num, dtype)
-    assert_close(den, ref_den, dtype)
-    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+    weights = (rng.random(X.nnz) * 2).astype(dtype)
+    # beta = 2 and 1 unweighted take the written-out paths of the masked kernel; weighted, the general one
+    for beta, entry_weights in ((2.0, np.empty(0, dtype)), (1.0, np.empty(0, dtype)), (1.5, weights)):
+        where = f"observed, beta = {beta}, {'weighted' if entry_weights.size else 'unweighted'}"
+        num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+        parts = loss_parts_for(bounds)
+        K.csr_observed_terms(
+            X.indptr, X.indices, X.data, entry_weights, A, B, dtype.type(beta), eps, bounds, num, den, parts,
+            True, False,
+        )  # fmt: skip
+        ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, X.data, entry_weights, A, B, beta)
+        assert_close(num, ref_num, dtype, err_msg=where)
+        assert_close(den, ref_den, dtype, err_msg=where)
+        assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype), err_msg=where)
 
 
 def test_csr_kernels_accept_int64_indices():

@@ -69,7 +69,10 @@ def _transposed(X):
 class CSRKernels:
     """One call of each CSR kernel, on the W side (X = V, A = W, B = H^T) or
     the H side (X = V^T, whose rows are the document-term matrix's very uneven
-    columns, A = H^T, B = W)."""
+    columns, A = H^T, B = W). A B of 256 KiB or more takes the kernels'
+    prefetching (``fastnmf._kernels.rows.PREFETCH_MIN_BYTES``): at the
+    default size, "small", the W side in float64 or at r = 50 and the H side
+    at r = 50; at 3M, every case."""
 
     params = [SIZES, CSR_KERNELS, ["W", "H"], DTYPES, RANKS, THREADS]
     param_names = ["size", "kernel", "side", "dtype", "r", "n_threads"]
