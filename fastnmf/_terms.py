@@ -97,7 +97,8 @@ def csr_product(X, B):
 def sampled_numerator(X, A, B, beta, eps, with_loss):
     """(X * (A B^T)^(beta - 2)) @ B with A B^T taken at X's stored entries,
     and the float64 sum of d(x | ab) - d(0 | ab) over them (0.0 without
-    ``with_loss``), by column blocks (kernel ``csr_sampled_numerator``)."""
+    ``with_loss``), by column blocks (``csr_sampled_numerator``: the KL kernel for
+    beta = 1, the general one otherwise)."""
     num = np.empty(A.shape, dtype=A.dtype)
     loss = 0.0
     for block, B_slice, accumulate in by_column_blocks(X, B):

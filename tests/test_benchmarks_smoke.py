@@ -369,6 +369,7 @@ def test_floor_runs_on_a_tiny_matrix(scripts, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "bandwidth" in out and "GEMM" in out and "MU iteration" in out
+    assert "kernel, W side + objective" in out and "kernel, H side + objective" not in out
 
 
 def test_thread_scaling_runs_on_a_tiny_matrix(scripts, capsys):
@@ -415,5 +416,12 @@ def test_floor_work_model(scripts):
     moved, flops = floor.kernel_work("frobenius", nnz=100, p=10, r=8, itemsize=4, index_size=4)
     assert moved == 100 * (4 + 4 + 32) + 11 * 4 + 10 * 8 * 4
     assert flops == 2 * 100 * 8
+    # KL: a dot product, a division and an axpy per entry; the objective adds OBJECTIVE_FLOPS per entry.
+    kl_moved, kl_flops = floor.kernel_work("kullback-leibler", nnz=100, p=10, r=8, itemsize=4, index_size=4)
+    assert kl_moved == moved + 10 * 8 * 4 and kl_flops == 100 * (4 * 8 + 1)
+    _, with_objective = floor.kernel_work("kullback-leibler", 100, 10, 8, 4, 4, with_loss=True)
+    assert with_objective == kl_flops + floor.OBJECTIVE_FLOPS * 100
+    with pytest.raises(ValueError, match="does not compute the objective"):
+        floor.kernel_work("frobenius", 100, 10, 8, 4, 4, with_loss=True)
     with pytest.raises(ValueError, match="kind must be"):
         floor.kernel_work("itakura-saito", 1, 1, 1, 4, 4)

@@ -257,8 +257,8 @@ def test_float32_coefficients_are_float32():
     vector = functools.partial(numba.types.Array, ndim=1, layout="C")
     matrix = functools.partial(numba.types.Array, ndim=2, layout="C")
     sampled = _compiled_afresh(
-        csr.csr_sampled_numerator, vector(i32), vector(i32), vector(f32), matrix(f32), matrix(f32), f32, f32,
-        vector(i64), matrix(f32), vector(f64), flag, flag,
+        csr.beta_rows, vector(i32), vector(i32), vector(f32), matrix(f32), matrix(f32), f32, f32,
+        vector(i64), i64, i64, matrix(f32), vector(f64), flag, flag,
     )  # fmt: skip
     tiles = _compiled_afresh(
         dense.general_coefficients, matrix(f32), matrix(f32), i64, i64, matrix(f32), i64, f32, f32, flag, flag

@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import naive
 from conftest import BETAS, POSITIVE_BETAS, rtol_for
 from fastnmf import _kernels as K
+from fastnmf._kernels import csr
 from fastnmf._chunks import balanced_row_chunks
 from fastnmf._epsilon import EPS
 from kernel_cases import (
@@ -72,8 +73,10 @@ def test_column_blocks_split_only_large_factors():
 @pytest.mark.parametrize("beta", POSITIVE_BETAS)
 def test_csr_sampled_numerator(beta, dtype, n_threads):
     """beta > 0 only: the kernel serves SparseTerms, whose implicit zeros
-    need d(0 | wh) to be finite. Without the objective, beta = 1 takes the
-    kernel's KL path: checked on every thread count too."""
+    need d(0 | wh) to be finite. beta = 1 runs the KL kernel
+    (``csr_kl_numerator``), with and without the objective on every thread
+    count; the general kernel, which fits call for the other betas, must
+    agree with it there too."""
     for shape_id, chunks in every_case(n_threads):
         X, A, B = make_case(shape_id, dtype)
         bounds = row_bounds(X.shape[0], chunks, X.indptr)
@@ -93,6 +96,13 @@ def test_csr_sampled_numerator(beta, dtype, n_threads):
                 assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
             else:
                 assert_array_equal(parts, 0.0, err_msg=where)
+        if beta == 1:
+            out, parts = nan_array(A.shape, dtype), loss_parts_for(bounds)
+            csr.csr_beta_numerator(
+                X.indptr, X.indices, X.data, A, B, dtype.type(beta), dtype.type(EPS), bounds, out, parts, True, False
+            )
+            assert_close(out, ref, dtype, err_msg=f"{shape_id}, {chunks}, general kernel")
+            assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=f"{shape_id}, {chunks}, general kernel")
 
 
 def test_log_of_normal_matches_numpy():
@@ -217,7 +227,6 @@ def test_observed_terms_do_not_depend_on_the_shares(beta, dtype):
     chunks run in one share or in several (as with more threads than this
     machine has)."""
     from fastnmf._jit import first_class
-    from fastnmf._kernels import csr
 
     X, A, B = make_case("tall", dtype)  # 40 rows, one empty
     bounds = row_bounds(X.shape[0], "per-row")

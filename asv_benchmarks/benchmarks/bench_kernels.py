@@ -72,7 +72,9 @@ class CSRKernels:
     columns, A = H^T, B = W). A B of 256 KiB or more takes the kernels'
     prefetching (``fastnmf._kernels.rows.PREFETCH_MIN_BYTES``): at the
     default size, "small", the W side in float64 or at r = 50 and the H side
-    at r = 50; at 3M, every case."""
+    at r = 50; at 3M, every case. ``csr_sampled_numerator`` runs the KL
+    kernel (``csr_kl_numerator``) at beta = 1 and the general one
+    (``csr_beta_numerator``) at beta = 1.5."""
 
     params = [SIZES, CSR_KERNELS, ["W", "H"], DTYPES, RANKS, THREADS]
     param_names = ["size", "kernel", "side", "dtype", "r", "n_threads"]

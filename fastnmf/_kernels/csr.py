@@ -9,13 +9,17 @@ Parallel work is split into row chunks ``bounds`` (see
 of nonzeros, not of rows. Each chunk is computed by one thread, which writes
 only its rows of the outputs and its own slot ``loss_parts[c]``: no races, and
 since the chunks do not depend on the number of threads, neither do the
-results. The masked kernel runs each thread's chunks by a block kernel, a
-first-class function that its parallel loop calls through its address
-(:func:`observed_rows`; see :func:`fastnmf._jit.block_kernel`): compiled
-once instead of in every function Numba builds around the loop. The KL
-kernel keeps its loop inside ``prange``: as a block kernel it compiled in
-2.5 s instead of 4.5 s for both dtypes, but ran 3-8% slower in float64
-(0.5M, r = 10, one and two threads), which no measurement explained.
+results. The masked kernel and the sampled numerator for beta other than 1
+run each thread's chunks by a block kernel, a first-class function that
+their parallel loop calls through its address (:func:`observed_rows`,
+:func:`beta_rows`; see :func:`fastnmf._jit.block_kernel`): compiled once
+instead of in every function Numba builds around the loop. The KL kernel
+keeps its loop inside ``prange``: as a block kernel it compiled in 2.5 s
+instead of 4.5 s for both dtypes, but ran 3-8% slower in float64 (0.5M,
+r = 10, one and two threads), which no measurement explained; tried again
+on 2026-12-06 with the next group's dot products (below), one call per
+thread's share: 4.8 against 6.6 s to compile for both dtypes, and
+0.83-0.90x as fast (0.5M, r = 10, one thread, float32 and float64).
 
 The stored entries of a row are taken in groups of four (then one at a time
 for the rest). An output row ``out[i]`` is updated once per group with the
@@ -38,6 +42,13 @@ what no hardware prefetcher foresees. On a Zen 3, whole MU fits on the 3M
 matrix at r = 10 ran 1.14-1.35x faster (Frobenius, KL and masked, float32
 and float64; docs/kernel_log.md).
 
+The KL kernel (:func:`csr_kl_numerator`) overlaps each group with the next:
+a group's sum of scaled rows of B takes, in the same pass, the dot products
+of the next group. Against a group's dot products and then its sum (one
+thread, kernels timed in turns in one process, minima of 21): 0.5M, r = 10,
+float32 1.10-1.16x, float64 1.05-1.09x; 3M, r = 10, float32 1.10x,
+float64 1.04-1.06x; 0.5M, r = 50, float32 0.99-1.07x, float64 1.00-1.01x.
+
 The loop helpers (:mod:`fastnmf._kernels.rows`) are inlined by Numba: left
 as calls, they cost more than the grouping saves. The per-entry scalar
 helpers are ordinary calls; inlining them as well added a third to the cold
@@ -52,6 +63,7 @@ from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, 
 from .rows import (
     GROUP,
     add_four_rows,
+    add_four_rows_next_dots,
     add_four_rows_twice,
     add_row,
     far_rows,
@@ -117,7 +129,6 @@ def _kl_log_terms(data, base, xs):
     return total
 
 
-@kernel
 def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
     """out = (X * (A B^T)^(beta - 2)) @ B, with A B^T evaluated only at X's
     stored entries (a sampled dense-dense product fused with the sparse-dense
@@ -128,26 +139,115 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
     d(0 | ab) over all entries, is computed without touching X. With
     ``accumulate``, out += ... (X split into column blocks).
 
-    Kullback-Leibler takes the coefficients of a group as v / max(ab, eps)
-    directly, four divisions that LLVM can do as one vector division. When
-    it computes the objective too, its entries' max(ab, eps) are kept (one
-    float64 per stored entry of the chunk) and their logarithms taken
-    afterwards in a vectorized loop (:func:`_kl_log_terms`): the kernel of
-    such an iteration 2.0x faster than with the general per-entry helper and
-    its scalar logarithm (0.5M nonzeros, r = 10, one thread, float32 7.7 ->
-    3.8 ms, float64 8.5 -> 4.2 ms; 2.7 and 3.2 ms without the objective).
+    Kullback-Leibler (beta = 1) has a kernel of its own,
+    :func:`csr_kl_numerator`; every other beta runs :func:`csr_beta_numerator`.
+    With both in one kernel, branching on beta, the KL loop that takes the
+    next group's dot products ran no faster than the one before it
+    (docs/kernel_log.md, "The next group's dot products")."""
+    if beta == 1:
+        csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, with_loss, accumulate)
+    else:
+        csr_beta_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate)
+
+
+@kernel
+def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, with_loss, accumulate):
+    """:func:`csr_sampled_numerator` for beta = 1.
+
+    The coefficients of a group are v / max(ab, eps), four divisions that
+    LLVM can do as one vector division. When the kernel computes the
+    objective too, its entries' max(ab, eps) are kept (one float64 per
+    stored entry of the chunk) and their logarithms taken afterwards in a
+    vectorized loop (:func:`_kl_log_terms`): the kernel of such an iteration
+    2.0x faster than with the general per-entry helper and its scalar
+    logarithm (0.5M nonzeros, r = 10, one thread, float32 7.7 -> 3.8 ms,
+    float64 8.5 -> 4.2 ms; 2.7 and 3.2 ms without the objective).
+
+    A group's sum of scaled rows of B takes, in the same pass over k, the
+    dot products of the next group
+    (:func:`~fastnmf._kernels.rows.add_four_rows_next_dots`): independent
+    work for the processor to overlap, where the sum would otherwise wait
+    for its own group's dot products, their reduction and the divisions.
     """
     zero = eps - eps
-    one = eps / eps
-    expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
-    kl = beta == one
-    kl_loss = kl and with_loss
     far = far_rows(B)
     for c in prange(bounds.shape[0] - 1):
         part = 0.0
         base = indptr[bounds[c]]
         last = indptr[bounds[c + 1]] - 1
-        kept = np.empty(last + 1 - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
+        kept = np.empty(last + 1 - base if with_loss else 0, dtype=np.float64)  # max(ab, eps)
+        for i in range(bounds[c], bounds[c + 1]):
+            if not accumulate:
+                zero_row(out, i)
+            start, end = indptr[i], indptr[i + 1]
+            grouped = group_end(start, end)
+            ab0 = ab1 = ab2 = ab3 = zero
+            if grouped > start:
+                ab0, ab1, ab2, ab3 = four_dots(
+                    A, i, B, indices[start], indices[start + 1], indices[start + 2], indices[start + 3], zero
+                )
+            for p in range(start, grouped, GROUP):
+                if far:
+                    prefetch_rows(B, indices, p, last)
+                j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+                x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
+                c0, c1, c2, c3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
+                if with_loss:  # d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab): the logs later
+                    q = p - base
+                    kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
+                    part += (_gap(x0, ab0) + _gap(x1, ab1)) + (_gap(x2, ab2) + _gap(x3, ab3))
+                q = p + GROUP
+                if q < grouped:
+                    ab0, ab1, ab2, ab3 = add_four_rows_next_dots(
+                        out, i, B, j0, j1, j2, j3, c0, c1, c2, c3,
+                        A, indices[q], indices[q + 1], indices[q + 2], indices[q + 3], zero,
+                    )  # fmt: skip
+                else:
+                    add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
+            for p in range(grouped, end):
+                ab = row_dot(A, i, B, indices[p], zero)
+                x = max(ab, eps)
+                if with_loss:
+                    kept[p - base] = x
+                    part += _gap(x, ab)
+                add_row(out, i, B, indices[p], data[p] / x)
+        if with_loss:
+            part += _kl_log_terms(data, base, kept)
+        loss_parts[c] = part
+
+
+def csr_beta_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
+    """:func:`csr_sampled_numerator` for any beta, through the per-entry
+    helper :func:`_sampled_entry` (fits call it for beta other than 1).
+    Each thread's share of the chunks is one call of :func:`beta_rows`, a
+    block kernel (compiled once, not in every function Numba builds around
+    a parallel loop, as the masked kernel's :func:`observed_rows`)."""
+    rows = first_class(beta_rows, A.dtype, indices.dtype)
+    shares = thread_shares(bounds.shape[0] - 1)
+    beta_chunks(rows, indptr, indices, data, A, B, beta, eps, bounds, shares, out, loss_parts, with_loss, accumulate)
+
+
+@kernel
+def beta_chunks(rows, indptr, indices, data, A, B, beta, eps, bounds, shares, out, loss_parts, with_loss, accumulate):
+    """The parallel loop of :func:`csr_beta_numerator`: ``rows``
+    (:func:`beta_rows`) on each thread's share of the chunks."""
+    chunks = bounds.shape[0] - 1
+    for t in prange(shares):
+        c0, c1 = share(chunks, t, shares)
+        rows(indptr, indices, data, A, B, beta, eps, bounds, c0, c1, out, loss_parts, with_loss, accumulate)
+
+
+@block_kernel("-", "IIrAAxxknnAlbb")
+def beta_rows(indptr, indices, data, A, B, beta, eps, bounds, c0, c1, out, loss_parts, with_loss, accumulate):
+    """:func:`csr_beta_numerator` on the chunks c0..c1-1, each chunk's share
+    of the objective in ``loss_parts[c]``."""
+    zero = eps - eps
+    one = eps / eps
+    expo = beta - (one + one)  # not 2 * one: Numba types an int times a float32 as float64
+    far = far_rows(B)
+    for c in range(c0, c1):
+        part = 0.0
+        last = indptr[bounds[c + 1]] - 1
         for i in range(bounds[c], bounds[c + 1]):
             if not accumulate:
                 zero_row(out, i)
@@ -158,33 +258,16 @@ def csr_sampled_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, l
                     prefetch_rows(B, indices, p, last)
                 j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
                 ab0, ab1, ab2, ab3 = four_dots(A, i, B, j0, j1, j2, j3, zero)
-                if kl:
-                    x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
-                    c0, c1, c2, c3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
-                    if with_loss:  # d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab): the logs later
-                        q = p - base
-                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
-                        part += (_gap(x0, ab0) + _gap(x1, ab1)) + (_gap(x2, ab2) + _gap(x3, ab3))
-                else:
-                    c0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
-                    c1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
-                    c2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
-                    c3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
-                    part += (l0 + l1) + (l2 + l3)
-                add_four_rows(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3)
+                n0, l0 = _sampled_entry(ab0, data[p], beta, eps, expo, one, with_loss)
+                n1, l1 = _sampled_entry(ab1, data[p + 1], beta, eps, expo, one, with_loss)
+                n2, l2 = _sampled_entry(ab2, data[p + 2], beta, eps, expo, one, with_loss)
+                n3, l3 = _sampled_entry(ab3, data[p + 3], beta, eps, expo, one, with_loss)
+                part += (l0 + l1) + (l2 + l3)
+                add_four_rows(out, i, B, j0, j1, j2, j3, n0, n1, n2, n3)
             for p in range(grouped, end):
-                ab = row_dot(A, i, B, indices[p], zero)
-                if kl_loss:
-                    x = max(ab, eps)
-                    kept[p - base] = x
-                    coef = data[p] / x
-                    part += _gap(x, ab)
-                else:
-                    coef, loss = _sampled_entry(ab, data[p], beta, eps, expo, one, with_loss)
-                    part += loss
+                coef, loss = _sampled_entry(row_dot(A, i, B, indices[p], zero), data[p], beta, eps, expo, one, with_loss)
+                part += loss
                 add_row(out, i, B, indices[p], coef)
-        if kl_loss:
-            part += _kl_log_terms(data, base, kept)
         loss_parts[c] = part
 
 

@@ -57,6 +57,27 @@ def four_dots(A, i, B, j0, j1, j2, j3, zero):
 
 
 @inlined_kernel
+def add_four_rows_next_dots(out, i, B, j0, j1, j2, j3, c0, c1, c2, c3, A, n0, n1, n2, n3, zero):
+    """add_four_rows for one group of entries, and in the same pass the dot
+    products four_dots(A, i, B, n0, n1, n2, n3, zero) of the next group.
+
+    The two are independent, so the processor overlaps the next group's dot
+    products (loads of its rows of B, multiply-adds) with this group's sum,
+    instead of waiting, group after group, for the dot products, their
+    reduction and the coefficients computed from them before the sum can
+    start; and the loop over k runs once instead of twice."""
+    s0 = s1 = s2 = s3 = zero
+    for k in range(B.shape[1]):
+        a = A[i, k]
+        out[i, k] += (c0 * B[j0, k] + c1 * B[j1, k]) + (c2 * B[j2, k] + c3 * B[j3, k])
+        s0 += a * B[n0, k]
+        s1 += a * B[n1, k]
+        s2 += a * B[n2, k]
+        s3 += a * B[n3, k]
+    return s0, s1, s2, s3
+
+
+@inlined_kernel
 def zero_row(out, i):
     for k in range(out.shape[1]):
         out[i, k] = 0
