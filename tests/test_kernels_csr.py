@@ -96,6 +96,10 @@ def test_csr_sampled_numerator(beta, dtype, n_threads):
                 assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
             else:
                 assert_array_equal(parts, 0.0, err_msg=where)
+        K.csr_sampled_numerator(
+            X.indptr, X.indices, X.data, A, B, dtype.type(beta), dtype.type(EPS), bounds, out, parts, False, True,
+        )  # fmt: skip
+        assert_close(out, 2 * ref, dtype, err_msg=f"{shape_id}, {chunks}, accumulate: out += ...")
         if beta == 1:
             out, parts = nan_array(A.shape, dtype), loss_parts_for(bounds)
             csr.csr_beta_numerator(
@@ -302,13 +306,15 @@ def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
     K.csr_times_dense(X.indptr, X.indices, X.data, B, bounds, out, True)  # accumulate, as column blocks do
     assert_close(out, 2 * product, dtype)
     for beta in (1.0, 1.5):
-        parts = loss_parts_for(bounds)
-        K.csr_sampled_numerator(
-            X.indptr, X.indices, X.data, A, B, dtype.type(beta), eps, bounds, out, parts, True, False
-        )
         ref, ref_loss = naive.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta)
-        assert_close(out, ref, dtype, err_msg=f"beta = {beta}")
-        assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+        for with_loss in (True, False):
+            parts = loss_parts_for(bounds)
+            K.csr_sampled_numerator(
+                X.indptr, X.indices, X.data, A, B, dtype.type(beta), eps, bounds, out, parts, with_loss, False
+            )
+            assert_close(out, ref, dtype, err_msg=f"beta = {beta}, with_loss={with_loss}")
+            if with_loss:
+                assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
     weights = (rng.random(X.nnz) * 2).astype(dtype)
     # beta = 2 and 1 unweighted take the written-out paths of the masked kernel; weighted, the general one
     for beta, entry_weights in ((2.0, np.empty(0, dtype)), (1.0, np.empty(0, dtype)), (1.5, weights)):
@@ -332,10 +338,11 @@ def test_csr_kernels_accept_int64_indices():
     bounds = balanced_row_chunks(indptr)
     out = nan_array(A.shape, np.float64)
     parts = loss_parts_for(bounds)
-    K.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5, EPS, bounds, out, parts, True, False)
-    ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, X.data, A, B, 1.5)
-    assert_close(out, ref, np.float64)
-    assert_allclose(parts.sum(), ref_loss, rtol=1e-10)
+    for beta in (1.0, 1.5):  # the KL kernel and the general one
+        K.csr_sampled_numerator(indptr, indices, X.data, A, B, beta, EPS, bounds, out, parts, True, False)
+        ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, X.data, A, B, beta)
+        assert_close(out, ref, np.float64, err_msg=f"beta = {beta}")
+        assert_allclose(parts.sum(), ref_loss, rtol=1e-10, err_msg=f"beta = {beta}")
 
 
 BLOCKED_FITS = {
