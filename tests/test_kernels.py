@@ -227,7 +227,8 @@ def test_float32_kernels_compute_in_float32():
     r32 = run_every_kernel(np.dtype(np.float32))
     r64 = run_every_kernel(np.dtype(np.float64))
     compared = (
-        "csr_times_dense", "csr_sampled_numerator", "csr_observed_terms", "dense_tile_terms", "dense_tile_terms_x_zero",
+        "csr_times_dense", "csr_sampled_numerator", "csr_sampled_numerator_kl", "csr_sampled_numerator_kl_with",
+        "csr_observed_terms", "dense_tile_terms", "dense_tile_terms_x_zero",
     )  # fmt: skip
     for name in compared:
         assert_allclose(r32[name], r64[name], rtol=1e-4, err_msg=name)
