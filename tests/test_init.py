@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from conftest import random_sparse
-from fastnmf import nmf
+from fastnmf import _problem, nmf
 from fastnmf._init import NNDSVD_PLAIN_MEANS, NNDSVD_ZERO, nndsvd_scale, truncated_svd
 
 INITS = ["random", "nndsvd", "nndsvda", "nndsvdar"]
@@ -75,6 +75,24 @@ def test_random_init_scale():
     V = np.random.default_rng(0).random((200, 150)) * 10
     W, H = initial(V, 5, "random")
     assert_allclose((W @ H).mean(), 2 / np.pi * V.mean(), rtol=0.1)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_mean_is_computed_only_when_an_init_asks_for_it(layout, monkeypatch):
+    """A fit from the caller's W and H never computes the mean of V (for a
+    dense V, a pass over every entry); it is the mean of all m x n entries,
+    implicit zeros included, once asked for."""
+    V = sample(layout)
+    dense = V.toarray() if sp.issparse(V) else V
+    assert _problem.build_problem(V, 2.0).mean == pytest.approx(dense.mean(), rel=1e-15)
+
+    def refuse(X):
+        raise AssertionError("the mean of V was computed")
+
+    monkeypatch.setattr(_problem, "_sparse_mean" if sp.issparse(V) else "_dense_mean", refuse)
+    nmf(V, 3, init=(np.ones((30, 3)), np.ones((3, 20))), max_iter=2, tol=0, n_threads=1)
+    with pytest.raises(AssertionError, match="mean of V"):
+        nmf(V, 3, init="random", max_iter=2, tol=0, n_threads=1)
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
