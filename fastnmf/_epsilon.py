@@ -22,6 +22,18 @@ negative powers. Everywhere in fastnmf, and only in the ways listed here:
    times slower, and make late iterations several times slower than early
    ones. Such an entry is zero for every practical purpose; a zero entry stays
    zero under multiplicative updates, exactly as it would once it underflowed.
+4. Inside the kernels that multiply entries of W by entries of H at V's
+   entries (the sparse kernels for beta < 2, the masked ones, and the dense
+   tile kernel), a subnormal result or input counts as zero: each of their
+   threads turns on the processor's flush-to-zero and denormals-are-zero
+   modes for its work and restores its mode after
+   (:mod:`fastnmf._kernels.fpmode`; x86-64 only). Rule 3 keeps the entries
+   themselves normal, but the product of two entries near the smallest
+   normal number is subnormal, and Intel processors take a slow path for
+   each: late float32 iterations took 1.5 to 1.6 times (KL) and 3 times
+   (beta = 1.5) as long as early ones on an Intel Xeon before. Such a
+   product is far below what a float32 or float64 sum next to it can hold;
+   the fits came out the same to 10 digits or more (docs/performance.md).
 
 With finite, non-negative input these rules keep W and H finite and
 non-negative: no NaN and no Inf can come out of an update.

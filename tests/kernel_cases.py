@@ -77,6 +77,27 @@ def assert_close(comp, ref, dtype, scale=None, err_msg=""):
     assert_allclose(np.asarray(comp, dtype=np.float64), ref, rtol=rtol, atol=rtol * scale, err_msg=err_msg)
 
 
+def assert_close_or_subnormal(comp, ref, dtype, err_msg=""):
+    """assert_close, or both below the smallest normal number: the kernels
+    that take subnormal numbers as zero (fastnmf._kernels.fpmode) give zero
+    where the twin's output is a sum of subnormal products."""
+    rtol = rtol_for(dtype)
+    ref = np.asarray(ref, dtype=np.float64)
+    floor = max(rtol * float(np.abs(ref).max()) if ref.size else 0.0, float(np.finfo(dtype).tiny))
+    assert_allclose(np.asarray(comp, dtype=np.float64), ref, rtol=rtol, atol=floor, err_msg=err_msg)
+
+
+def near_smallest_normal(A, rng):
+    """A copy of A with about a third of its entries just above the dtype's
+    smallest normal number (1 to 64 times it), as late MU iterations leave
+    the entries that decay toward zero: their products with entries below
+    one are subnormal."""
+    A = A.copy()
+    chosen = rng.random(A.shape) < 1 / 3
+    A[chosen] = (np.finfo(A.dtype).tiny * (1 + 63 * rng.random(chosen.sum()))).astype(A.dtype)
+    return A
+
+
 def assert_loss_close(comp, ref, dtype, scale, err_msg=""):
     rtol = rtol_for(dtype)
     assert_allclose(comp, ref, rtol=rtol, atol=rtol * scale, err_msg=err_msg)

@@ -2,20 +2,21 @@
 grid: dtypes, threads, awkward shapes, two chunkings).
 """
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 import naive
-from conftest import BETAS, POSITIVE_BETAS, rtol_for
+from conftest import BETAS, POSITIVE_BETAS, rtol_for, two_threads_or_skip
 from fastnmf import _kernels as K
-from fastnmf._kernels import csr
+from fastnmf._kernels import csr, fpmode
 from fastnmf._chunks import balanced_row_chunks
 from fastnmf._epsilon import EPS
 from kernel_cases import (
     SHAPES, every_case, make_case, row_bounds, nan_array, loss_parts_for, assert_close,
-    assert_loss_close, loss_scale,
+    assert_close_or_subnormal, assert_loss_close, loss_scale, near_smallest_normal,
 )
 
 
@@ -377,3 +378,105 @@ def test_column_blocks_leave_a_fit_unchanged(case, monkeypatch):
     blocked = fastnmf.nmf(V, 4, **options)
     assert_allclose(blocked.W, whole.W, rtol=1e-9, atol=1e-12)
     assert_allclose(blocked.H, whole.H, rtol=1e-9, atol=1e-12)
+
+
+
+@pytest.mark.parametrize("beta", [1.0, 1.5])
+def test_kernels_with_entries_near_the_smallest_normal_number(beta, dtype, n_threads):
+    """The kernels for beta < 2 and the masked ones run with subnormal
+    numbers as zero (fastnmf._kernels.fpmode): products of factor entries
+    near the smallest normal number, which are subnormal, count as zero.
+    Against the twins, which keep them, the outputs agree to the dtype's
+    tolerance, or are both below the smallest normal number (an output
+    that is a sum of subnormal products is zero)."""
+    rng = np.random.default_rng(5)
+    for shape_id, chunks in every_case(n_threads):
+        where = f"{shape_id}, {chunks}"
+        X, A, B = make_case(shape_id, dtype)
+        A, B = near_smallest_normal(A, rng), near_smallest_normal(B, rng)
+        bounds = row_bounds(X.shape[0], chunks, X.indptr)
+        stored = naive.csr_pattern(X.indptr, X.indices, X.shape)
+        out, parts = nan_array(A.shape, dtype), loss_parts_for(bounds)
+        K.csr_sampled_numerator(
+            X.indptr, X.indices, X.data, A, B, dtype.type(beta), dtype.type(EPS), bounds, out, parts, True, False
+        )
+        ref, ref_loss = naive.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, beta)
+        scale = loss_scale(X.toarray().astype(np.float64), A @ B.T, beta, stored)
+        assert_close_or_subnormal(out, ref, dtype, err_msg=where)
+        assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+        unit = np.empty(0, dtype=dtype)
+        num, den, parts = nan_array(A.shape, dtype), nan_array(A.shape, dtype), loss_parts_for(bounds)
+        K.csr_observed_terms(
+            X.indptr, X.indices, X.data, unit, A, B, dtype.type(beta), dtype.type(EPS), bounds, num, den, parts,
+            True, False,
+        )  # fmt: skip
+        ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, X.data, unit, A, B, beta)
+        assert_close_or_subnormal(num, ref_num, dtype, err_msg=where)
+        assert_close_or_subnormal(den, ref_den, dtype, err_msg=where)
+        assert_loss_close(parts.sum(), ref_loss, dtype, 2 * scale, err_msg=where)
+
+
+@numba.njit(parallel=True)
+def _halves_of(x, out):
+    """out[t] = x / 2 on each of the threads, in their floating-point mode."""
+    for t in numba.prange(out.shape[0]):
+        out[t] = x[t] / 2
+
+
+def test_kernels_leave_the_threads_floating_point_mode_as_it_was():
+    """A kernel that takes subnormal numbers as zero turns that mode off again
+    on every thread it ran on: afterwards, on those threads and the
+    caller's, half the smallest normal float32 is a subnormal number, not
+    zero."""
+    two_threads_or_skip(2)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        _run_kernels_then_halve()
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _run_kernels_then_halve():
+    X, A, B = make_case("tall", np.dtype(np.float32))
+    bounds = row_bounds(X.shape[0], "per-row")
+    smallest = np.finfo(np.float32).tiny
+    for beta in (1.0, 1.5):
+        out, parts = nan_array(A.shape, np.dtype(np.float32)), loss_parts_for(bounds)
+        K.csr_sampled_numerator(
+            X.indptr, X.indices, X.data, A, B, np.float32(beta), np.float32(EPS), bounds, out, parts, False, False
+        )
+    unit = np.empty(0, dtype=np.float32)
+    num, den = nan_array(A.shape, np.dtype(np.float32)), nan_array(A.shape, np.dtype(np.float32))
+    K.csr_observed_terms(
+        X.indptr, X.indices, X.data, unit, A, B, np.float32(2), np.float32(EPS), bounds, num, den, parts, False, False
+    )
+    halves = np.zeros(64, dtype=np.float32)
+    _halves_of(np.full(64, smallest, dtype=np.float32), halves)
+    assert (halves > 0).all() and (halves < smallest).all()
+    assert np.float32(smallest) / np.float32(2) > 0
+
+
+@numba.njit
+def _halve_with_subnormals_off(x, inside, after):
+    """Halves of x with subnormal numbers as zero into ``inside``, then
+    without into ``after``. (A loop, as in the kernels: LLVM does not
+    know that the mode changes arithmetic, and may move a lone division
+    across the change.)"""
+    mode = fpmode.subnormals_off()
+    for i in range(x.shape[0]):
+        inside[i] = x[i] / 2
+    fpmode.restore_fp_mode(mode)
+    for i in range(x.shape[0]):
+        after[i] = x[i] / 2
+
+
+@pytest.mark.skipif(not fpmode.X86, reason="the mode is x86's (MXCSR); elsewhere the functions do nothing")
+def test_subnormals_off_and_back():
+    """Between subnormals_off() and restore_fp_mode(), a subnormal result is
+    zero; after it, a subnormal again."""
+    for dtype in (np.float32, np.float64):
+        smallest = np.finfo(dtype).tiny
+        inside, after = np.ones(64, dtype=dtype), np.zeros(64, dtype=dtype)
+        _halve_with_subnormals_off(np.full(64, smallest, dtype=dtype), inside, after)
+        assert (inside == 0).all() and ((0 < after) & (after < smallest)).all()

@@ -13,7 +13,10 @@ from conftest import BETAS, POSITIVE_BETAS, rtol_for
 from fastnmf import _kernels as K
 from fastnmf._chunks import uniform_row_chunks
 from fastnmf._epsilon import EPS, tiny
-from kernel_cases import assert_close, assert_loss_close, every_case, loss_scale, make_case, nan_array
+from kernel_cases import (
+    assert_close, assert_close_or_subnormal, assert_loss_close, every_case, loss_scale, make_case, nan_array,
+    near_smallest_normal,
+)
 
 
 # --------------------------------------------------------------------------
@@ -98,6 +101,39 @@ def test_dense_tile_terms_with_x_zero(beta, dtype, n_threads):
 
 GAMMAS = sorted({naive.mm_exponent(beta) for beta in BETAS + [-0.5]})
 NO_GRAM = {np.dtype(t): np.empty((0, 0), t) for t in (np.float32, np.float64)}
+
+
+@pytest.mark.parametrize("beta", [1.0, 1.5])
+def test_dense_tile_terms_with_entries_near_the_smallest_normal_number(beta, dtype, n_threads):
+    """The tile kernel runs with subnormal numbers as zero, its BLAS products
+    included (fastnmf._kernels.fpmode): with factor entries near the
+    smallest normal number it agrees with its twin, which keeps their
+    subnormal products, to the dtype's tolerance or below the smallest
+    normal number. With X = V and with X = 0 (the sparse update's
+    denominator over every entry)."""
+    rng = np.random.default_rng(6)
+    nothing = np.empty((0, 0), dtype)
+    rows, cols = TILES[1]
+    for shape_id, _ in every_case(n_threads):
+        X, A, B = make_case(shape_id, dtype)
+        A, B = near_smallest_normal(A, rng), near_smallest_normal(B, rng)
+        V = X.toarray()
+        where = f"{shape_id}"
+        ref_num, ref_den, ref_loss = naive.dense_tile_terms(V, nothing, A, B, beta)
+        num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+        parts = np.full(-(-A.shape[0] // rows), np.nan)
+        K.dense_tile_terms(V, nothing, A, B, dtype.type(beta), dtype.type(EPS), rows, cols, num, den, parts, True, True)
+        assert_close_or_subnormal(num, ref_num, dtype, err_msg=where)
+        assert_close_or_subnormal(den, ref_den, dtype, err_msg=where)
+        product = A.astype(np.float64) @ B.T.astype(np.float64)
+        scale = 2 * loss_scale(V.astype(np.float64), product, beta, np.ones(V.shape, bool))
+        assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+        ref, ref_sum = naive.all_entries_power_product(A, B, beta)
+        den = nan_array(A.shape, dtype)
+        K.dense_tile_terms(nothing, nothing, A, B, dtype.type(beta), dtype.type(EPS), rows, cols, nothing, den, parts,
+                           True, True)  # fmt: skip
+        assert_close_or_subnormal(den, ref, dtype, err_msg=f"{where}, X = 0")
+        assert_allclose(parts.sum(), ref_sum / beta, rtol=rtol_for(dtype), err_msg=f"{where}, X = 0")
 
 
 @pytest.mark.parametrize("penalized", [False, True], ids=["plain", "penalized"])

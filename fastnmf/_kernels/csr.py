@@ -60,6 +60,7 @@ from numba import prange
 
 from .._jit import block_kernel, first_class, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
+from .fpmode import restore_fp_mode, subnormals_off
 from .rows import (
     GROUP,
     add_four_rows,
@@ -172,6 +173,7 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
     zero = eps - eps
     far = far_rows(B)
     for c in prange(bounds.shape[0] - 1):
+        mode = subnormals_off()
         part = 0.0
         base = indptr[bounds[c]]
         last = indptr[bounds[c + 1]] - 1
@@ -214,6 +216,7 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
         if with_loss:
             part += _kl_log_terms(data, base, kept)
         loss_parts[c] = part
+        restore_fp_mode(mode)
 
 
 def csr_beta_numerator(indptr, indices, data, A, B, beta, eps, bounds, out, loss_parts, with_loss, accumulate):
@@ -234,7 +237,9 @@ def beta_chunks(rows, indptr, indices, data, A, B, beta, eps, bounds, shares, ou
     chunks = bounds.shape[0] - 1
     for t in prange(shares):
         c0, c1 = share(chunks, t, shares)
+        mode = subnormals_off()
         rows(indptr, indices, data, A, B, beta, eps, bounds, c0, c1, out, loss_parts, with_loss, accumulate)
+        restore_fp_mode(mode)
 
 
 @block_kernel("-", "IIrAAxxknnAlbb")
@@ -348,10 +353,12 @@ def observed_chunks(
     chunks = bounds.shape[0] - 1
     for t in prange(shares):
         c0, c1 = share(chunks, t, shares)
+        mode = subnormals_off()
         rows(
             indptr, indices, data, weights, A, B, beta, eps, bounds, c0, c1, num, den, loss_parts, with_loss,
             accumulate,
         )  # fmt: skip
+        restore_fp_mode(mode)
 
 
 @block_kernel("-", "IIrrAAxxknnAAlbb")

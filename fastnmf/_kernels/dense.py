@@ -9,6 +9,7 @@ from numba import prange
 
 from .._jit import block_kernel, first_class, inlined_kernel, kernel
 from .elementwise import NORMAL_MIN, clamp, divergence, kl_log_term, log_of_normal, power
+from .fpmode import restore_fp_mode, subnormals_off
 from .rows import add_row, zero_row
 
 
@@ -76,9 +77,11 @@ def tile_row_blocks(
     for b in prange((p + tile_rows - 1) // tile_rows):
         first = b * tile_rows
         last = min(first + tile_rows, p)
+        mode = subnormals_off()  # for the BLAS calls of the block as well
         loss_parts[b] = block(
             coefficients, general, X, weights, A, B, beta, eps, first, last, tile_cols, num, den, with_loss, with_den
         )
+        restore_fp_mode(mode)
 
 
 @block_kernel("q", "RRnnAnxxbb")
