@@ -425,3 +425,23 @@ def test_floor_work_model(scripts):
         floor.kernel_work("frobenius", 100, 10, 8, 4, 4, with_loss=True)
     with pytest.raises(ValueError, match="kind must be"):
         floor.kernel_work("itakura-saito", 1, 1, 1, 4, 4)
+
+
+def test_late_iterations_runs_on_a_tiny_matrix(scripts, capsys):
+    pytest.importorskip("sklearn")
+    late = scripts("late_iterations")
+    code = late.main(
+        ["--sizes", "tiny", "--dtypes", "float32", "--ranks", "3", "--losses", "kullback-leibler", "1.5",
+         "--early", "1:2", "--late", "3:5", "--repeat", "1", "--threads", "1"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "fastnmf 2-2 (ms/it)" in out and "sklearn 4-5" in out and "CPU:" in out
+    assert "  kullback-leibler  " in out and "  1.5  " in out
+
+
+def test_late_iterations_refuses_a_malformed_window(scripts, capsys):
+    late = scripts("late_iterations")
+    with pytest.raises(SystemExit):
+        late.main(["--late", "250:150"])
+    assert "expected 0 <= FIRST < LAST, got '250:150'" in capsys.readouterr().err

@@ -380,7 +380,6 @@ def test_column_blocks_leave_a_fit_unchanged(case, monkeypatch):
     assert_allclose(blocked.H, whole.H, rtol=1e-9, atol=1e-12)
 
 
-
 @pytest.mark.parametrize("beta", [1.0, 1.5])
 def test_kernels_with_entries_near_the_smallest_normal_number(beta, dtype, n_threads):
     """The kernels for beta < 2 and the masked ones run with subnormal
@@ -405,15 +404,20 @@ def test_kernels_with_entries_near_the_smallest_normal_number(beta, dtype, n_thr
         assert_close_or_subnormal(out, ref, dtype, err_msg=where)
         assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
         unit = np.empty(0, dtype=dtype)
-        num, den, parts = nan_array(A.shape, dtype), nan_array(A.shape, dtype), loss_parts_for(bounds)
-        K.csr_observed_terms(
-            X.indptr, X.indices, X.data, unit, A, B, dtype.type(beta), dtype.type(EPS), bounds, num, den, parts,
-            True, False,
-        )  # fmt: skip
-        ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, X.data, unit, A, B, beta)
-        assert_close_or_subnormal(num, ref_num, dtype, err_msg=where)
-        assert_close_or_subnormal(den, ref_den, dtype, err_msg=where)
-        assert_loss_close(parts.sum(), ref_loss, dtype, 2 * scale, err_msg=where)
+        weights = (rng.random(X.nnz) * 2).astype(dtype)
+        # the masked kernel for beta, and for beta = 2 (masked Frobenius), unweighted and weighted
+        for observed_beta, w in ((beta, unit), (2.0, unit), (beta, weights)):
+            case = f"{where}, observed terms, beta = {observed_beta}, weighted = {w.size > 0}"
+            num, den, parts = nan_array(A.shape, dtype), nan_array(A.shape, dtype), loss_parts_for(bounds)
+            K.csr_observed_terms(
+                X.indptr, X.indices, X.data, w, A, B, dtype.type(observed_beta), dtype.type(EPS), bounds, num, den,
+                parts, True, False,
+            )  # fmt: skip
+            ref_num, ref_den, ref_loss = naive.csr_observed_terms(X.indptr, X.indices, X.data, w, A, B, observed_beta)
+            observed_scale = loss_scale(X.toarray().astype(np.float64), A @ B.T, observed_beta, stored)
+            assert_close_or_subnormal(num, ref_num, dtype, err_msg=case)
+            assert_close_or_subnormal(den, ref_den, dtype, err_msg=case)
+            assert_loss_close(parts.sum(), ref_loss, dtype, 2 * observed_scale, err_msg=case)
 
 
 @numba.njit(parallel=True)
@@ -424,7 +428,8 @@ def _halves_of(x, out):
 
 
 def test_kernels_leave_the_threads_floating_point_mode_as_it_was():
-    """A kernel that takes subnormal numbers as zero turns that mode off again
+    """A kernel that takes subnormal numbers as zero (the sparse ones for
+    beta < 2, the masked one, the dense tile kernel) turns that mode off again
     on every thread it ran on: afterwards, on those threads and the
     caller's, half the smallest normal float32 is a subnormal number, not
     zero."""
@@ -450,6 +455,11 @@ def _run_kernels_then_halve():
     num, den = nan_array(A.shape, np.dtype(np.float32)), nan_array(A.shape, np.dtype(np.float32))
     K.csr_observed_terms(
         X.indptr, X.indices, X.data, unit, A, B, np.float32(2), np.float32(EPS), bounds, num, den, parts, False, False
+    )
+    nothing = np.empty((0, 0), dtype=np.float32)
+    tile_parts = np.zeros(A.shape[0])
+    K.dense_tile_terms(
+        X.toarray(), nothing, A, B, np.float32(1.5), np.float32(EPS), 1, 2, num, den, tile_parts, False, True
     )
     halves = np.zeros(64, dtype=np.float32)
     _halves_of(np.full(64, smallest, dtype=np.float32), halves)

@@ -119,15 +119,19 @@ def test_dense_tile_terms_with_entries_near_the_smallest_normal_number(beta, dty
         A, B = near_smallest_normal(A, rng), near_smallest_normal(B, rng)
         V = X.toarray()
         where = f"{shape_id}"
-        ref_num, ref_den, ref_loss = naive.dense_tile_terms(V, nothing, A, B, beta)
-        num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
-        parts = np.full(-(-A.shape[0] // rows), np.nan)
-        K.dense_tile_terms(V, nothing, A, B, dtype.type(beta), dtype.type(EPS), rows, cols, num, den, parts, True, True)
-        assert_close_or_subnormal(num, ref_num, dtype, err_msg=where)
-        assert_close_or_subnormal(den, ref_den, dtype, err_msg=where)
         product = A.astype(np.float64) @ B.T.astype(np.float64)
-        scale = 2 * loss_scale(V.astype(np.float64), product, beta, np.ones(V.shape, bool))
-        assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
+        weights = (rng.random(V.shape) * 2 * (rng.random(V.shape) > 0.3)).astype(dtype)
+        for w in (nothing, weights):  # unweighted, and weighted (masked dense V)
+            case = f"{where}, weighted = {w.size > 0}"
+            ref_num, ref_den, ref_loss = naive.dense_tile_terms(V, w, A, B, beta)
+            num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+            parts = np.full(-(-A.shape[0] // rows), np.nan)
+            K.dense_tile_terms(V, w, A, B, dtype.type(beta), dtype.type(EPS), rows, cols, num, den, parts, True, True)
+            assert_close_or_subnormal(num, ref_num, dtype, err_msg=case)
+            assert_close_or_subnormal(den, ref_den, dtype, err_msg=case)
+            observed = np.ones(V.shape, bool) if w.size == 0 else w > 0
+            scale = 2 * loss_scale(V.astype(np.float64), product, beta, observed)
+            assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=case)
         ref, ref_sum = naive.all_entries_power_product(A, B, beta)
         den = nan_array(A.shape, dtype)
         K.dense_tile_terms(nothing, nothing, A, B, dtype.type(beta), dtype.type(EPS), rows, cols, nothing, den, parts,
