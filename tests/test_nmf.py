@@ -39,6 +39,7 @@ from conftest import (
 )
 import fastnmf
 from fastnmf import ConvergenceWarning, NMFResult, nmf
+from fastnmf._jit import SPIN_COUNT
 
 LOSS_NAMES = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}
 
@@ -425,7 +426,7 @@ def test_objective_of_exact_fit_with_zeros_is_zero(loss, layout):
 @pytest.mark.parametrize(
     "preset, expected",
     [
-        ({}, ("PASSIVE", "1000")),
+        ({}, ("PASSIVE", str(SPIN_COUNT))),
         ({"OMP_WAIT_POLICY": "ACTIVE"}, ("ACTIVE", None)),
         ({"OMP_WAIT_POLICY": "PASSIVE"}, ("PASSIVE", None)),
         ({"GOMP_SPINCOUNT": "0"}, ("PASSIVE", "0")),
