@@ -32,23 +32,23 @@ workqueue), with one setting: OpenMP threads spin briefly, then sleep
 (``OMP_WAIT_POLICY=PASSIVE`` and ``GOMP_SPINCOUNT=3000``: 20-40 us with GNU
 OpenMP on the 2-core Intel Xeon of docs/performance.md, whose pause
 instruction takes 10 ns; 1000 spins gave that on the AMD Zen 3, and 5-10 us
-here), unless the environment already sets the policy. With OpenMP's default active waiting,
-threads that finished their share spin for a while at every barrier, and on a
-machine whose cores are busy with other work they take turns with the very
-threads they wait for: measured here, a 2-thread KL fit ran 2 to 3 times
-*slower* than a 1-thread fit on a loaded 2-core machine, and at or below the
-1-thread time with passive waiting (see docs/performance.md). Sleeping at once
-costs the other way: a fit launches several short parallel kernels per
-iteration, and an empty parallel region costs 30-70 us when the other thread
-sleeps against 2 us when it spins; the brief spin keeps the threads awake
-between back-to-back kernels (0.5M-nonzero Frobenius MU, 2 threads: 1.1-1.2x
-faster than 1000 spins on the Intel Xeon, and no slower on busy cores within
-their noise). The workqueue layer does not degrade
-either, but it aborts the process when two Python threads launch parallel
-kernels at once, which Dask's threaded scheduler does. The settings only take
-effect if fastnmf is imported before Numba starts its threads, which it does
-when the process first compiles or runs a parallel function, or sets the
-number of threads (OpenMP reads the settings then). Where that came first,
+here), unless the environment already sets the policy. With OpenMP's default
+active waiting, threads that finished their share spin for a while at every
+barrier, and on a machine whose cores are busy with other work they take turns
+with the very threads they wait for: measured here, a 2-thread KL fit ran 2 to
+3 times *slower* than a 1-thread fit on a loaded 2-core machine, and at or
+below the 1-thread time with passive waiting (see docs/performance.md).
+Sleeping at once costs the other way: a fit launches several short parallel
+kernels per iteration, and an empty parallel region costs 30-70 us when the
+other thread sleeps against 2 us when it spins; the brief spin keeps the
+threads awake between back-to-back kernels (0.5M-nonzero Frobenius MU, 2
+threads: 1.1-1.2x faster than 1000 spins on the Intel Xeon, and no slower on
+busy cores within their noise). The workqueue layer does not degrade either,
+but it aborts the process when two Python threads launch parallel kernels at
+once, which Dask's threaded scheduler does. The settings only take effect if
+fastnmf is imported before Numba starts its threads, which it does when the
+process first compiles or runs a parallel function, or sets the number of
+threads (OpenMP reads the settings then). Where that came first,
 :data:`OPENMP_STARTED_SPINNING` is true, and fits on several threads warn
 (:func:`fastnmf._threads.numba_threads`).
 """
