@@ -42,15 +42,15 @@ Sleeping at once costs the other way: a fit launches several short parallel
 kernels per iteration, and an empty parallel region costs 30-70 us when the
 other thread sleeps against 2 us when it spins; the brief spin keeps the
 threads awake between back-to-back kernels (0.5M-nonzero Frobenius MU, 2
-threads: 1.1-1.2x faster than 1000 spins on the Intel Xeon, and no slower on
-busy cores within their noise). The workqueue layer does not degrade either,
-but it aborts the process when two Python threads launch parallel kernels at
-once, which Dask's threaded scheduler does. The settings only take effect if
-fastnmf is imported before Numba starts its threads, which it does when the
-process first compiles or runs a parallel function, or sets the number of
-threads (OpenMP reads the settings then). Where that came first,
-:data:`OPENMP_STARTED_SPINNING` is true, and fits on several threads warn
-(:func:`fastnmf._threads.numba_threads`).
+threads: 1.1-1.2x faster than 1000 spins on the Intel Xeon; on busy cores up
+to a tenth slower, where 10,000 spins were half again slower). The workqueue
+layer does not degrade either, but it aborts the process when two Python
+threads launch parallel kernels at once, which Dask's threaded scheduler does.
+The settings only take effect if fastnmf is imported before Numba starts its
+threads, which it does when the process first compiles or runs a parallel
+function, or sets the number of threads (OpenMP reads the settings then).
+Where that came first, :data:`OPENMP_STARTED_SPINNING` is true, and fits on
+several threads warn (:func:`fastnmf._threads.numba_threads`).
 """
 
 import os
