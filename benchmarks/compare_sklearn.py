@@ -453,16 +453,21 @@ class Table:
 
     def render(self, markdown=False):
         cells = [self.HEADER] + [tuple(str(getattr(row, name)) for name in self.HEADER) for row in self.rows]
-        if markdown:
-            lines = ["| " + " | ".join(line) + " |" for line in cells]
-            lines.insert(1, "|" + "|".join("---" for _ in self.HEADER) + "|")
-            return "\n".join(lines)
-        widths = [max(len(line[i]) for line in cells) for i in range(len(self.HEADER))]
-        lines = [
-            "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in cells
-        ]
-        lines.insert(1, "  ".join("-" * width for width in widths))
+        return render_cells(cells, markdown)
+
+
+def render_cells(cells, markdown=False):
+    """Rows of strings, the header first, as a Markdown table or as aligned
+    plain-text columns (the benchmark scripts' output)."""
+    header = cells[0]
+    if markdown:
+        lines = ["| " + " | ".join(line) + " |" for line in cells]
+        lines.insert(1, "|" + "|".join("---" for _ in header) + "|")
         return "\n".join(lines)
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
 
 
 def _seconds(timing):

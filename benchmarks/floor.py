@@ -338,13 +338,7 @@ def render(rows):
         lines.append((row.size, row.dtype, str(row.r), row.kind, row.what, moved, flops, f"{1e3 * row.floor:.3g}",
                       f"{1e3 * row.cached_floor:.3g}", f"{1e3 * row.ours:.3g}", f"{row.ours / row.floor:.1f}x",
                       f"{row.ours / row.cached_floor:.1f}x"))  # fmt: skip
-    widths = [max(len(line[i]) for line in lines) for i in range(len(names))]
-    text = []
-    for index, line in enumerate(lines):
-        text.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-        if index == 0:
-            text.append("  ".join("-" * width for width in widths))
-    return "\n".join(text)
+    return compare_sklearn.render_cells(lines)
 
 
 def main(argv=None):

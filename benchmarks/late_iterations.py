@@ -103,7 +103,9 @@ def _ms(seconds):
 
 
 def _ratio(slow, fast):
-    return "-" if slow is None or fast is None or fast <= 0 else f"{slow / fast:.3g}x"
+    """slow / fast, or "-" where a time is missing or not positive (a window
+    shorter than the timer's noise, on tiny matrices)."""
+    return "-" if slow is None or fast is None or slow <= 0 or fast <= 0 else f"{slow / fast:.3g}x"
 
 
 def render(rows, args, markdown):
@@ -118,14 +120,7 @@ def render(rows, args, markdown):
             size, dtype, str(r), str(loss), _ms(early), _ms(late), _ratio(late, early), _ms(ref_early),
             _ms(ref_late), _ratio(ref_late, ref_early), _ratio(ref_early, early), _ratio(ref_late, late),
         ])  # fmt: skip
-    if markdown:
-        lines = ["| " + " | ".join(line) + " |" for line in cells]
-        lines.insert(1, "|" + "|".join("---" for _ in header) + "|")
-        return "\n".join(lines)
-    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return common.render_cells(cells, markdown)
 
 
 def main(argv=None):

@@ -139,14 +139,7 @@ def parse_arguments(argv):
 def render(rows, threads, markdown):
     header = ["size", "dtype", "r", "method", *(f"{t} thr (ms/it)" for t in threads), f"{threads[0]}->{threads[-1]}"]
     cells = [header] + rows
-    if markdown:
-        lines = ["| " + " | ".join(line) + " |" for line in cells]
-        lines.insert(1, "|" + "|".join("---" for _ in header) + "|")
-        return "\n".join(lines)
-    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return common.render_cells(cells, markdown)
 
 
 def main(argv=None):

@@ -440,6 +440,12 @@ def test_late_iterations_runs_on_a_tiny_matrix(scripts, capsys):
     assert "  kullback-leibler  " in out and "  1.5  " in out
 
 
+def test_late_iterations_ratio_only_of_positive_times(scripts):
+    late = scripts("late_iterations")
+    assert late._ratio(2e-3, 1e-3) == "2x"
+    assert late._ratio(-1e-4, 1e-3) == "-" and late._ratio(1e-3, -1e-4) == "-" and late._ratio(None, 1e-3) == "-"
+
+
 def test_late_iterations_refuses_a_malformed_window(scripts, capsys):
     late = scripts("late_iterations")
     with pytest.raises(SystemExit):
