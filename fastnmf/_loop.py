@@ -9,8 +9,10 @@ iterations), stop when (E_{t-10} - E_t) / E_0 < tol. ``tol=0`` runs exactly
 The objective is evaluated before the first iteration, every
 :data:`CHECK_EVERY` iterations, after the last one, and after every iteration
 when there is a callback. Its data term is computed in the same pass as the W
-update's products, so for the Frobenius loss it costs nothing extra (a
-square per observed entry when masked: the kernel about 7% more); for
+update's products, so for the Frobenius loss it costs only two r x r Gram
+matrices in float64 and a pass over W and V H^T (0.3-0.4 ms on the 0.5M
+matrix at r = 10 in float32, an eighth of an MU iteration; a square per
+observed entry when masked: the kernel about 7% more); for
 other losses it needs a logarithm or a power per entry, which would add
 to every iteration if done every time (Kullback-Leibler on the 0.5M
 matrix, r = 10: the W-side kernel about 40% more, masked or not, in a

@@ -46,8 +46,9 @@ class Kernel(NamedTuple):
 
     module: str  # under fastnmf._kernels
     kinds: str  # argument kinds: letters of fastnmf._jit.argument_types ("F" a first-class function)
-    seconds: float  # to compile for both dtypes on the development machine, for partition()
+    seconds: float  # to compile for its dtypes on the development machine, for partition()
     bodies: tuple = ()  # block kernels (fastnmf._jit.block_kernel) of the types of the "F" arguments, in order
+    dtypes: tuple = DTYPES  # the dtypes fits call it for
 
 
 KERNELS = {
@@ -69,6 +70,7 @@ KERNELS = {
     "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.2),
     "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.1),
     "gram_parts": Kernel("gram", "AkT", 2.1),
+    "gram_parts_widened": Kernel("gram", "AkL", 1.0, dtypes=(types.float32,)),  # float64 takes gram_parts
     "csr_times_dense": Kernel("csr", "IIrAkAb", 1.6),
     "row_block_products": Kernel("gram", "RAnA", 1.0),
     "select_rows": Kernel("recommend", "FAJJJKA", 0.9, bodies=("top_k_row",)),
@@ -128,15 +130,16 @@ def dispatcher(name):
 
 
 def compile_kernels(names):
-    """Compile (or load from the cache) each kernel for both dtypes, in this
-    process; returns {name: (seconds, whether it came from the cache)}."""
+    """Compile (or load from the cache) each kernel for its dtypes (float32
+    and float64 but for one), in this process; returns {name: (seconds,
+    whether it came from the cache)}."""
     times = {}
     for name in names:
         kernel = dispatcher(name)
         started = time.perf_counter()
-        for dtype in DTYPES:
+        for dtype in KERNELS[name].dtypes:
             kernel.compile(signature(name, dtype))
-        cached = sum(kernel.stats.cache_hits.values()) == len(DTYPES)
+        cached = sum(kernel.stats.cache_hits.values()) == len(KERNELS[name].dtypes)
         times[name] = (time.perf_counter() - started, cached)
     return times
 

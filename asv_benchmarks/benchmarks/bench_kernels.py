@@ -400,6 +400,31 @@ class GramProducts:
         self.call()
 
 
+class ObjectiveGram:
+    """The float64 Gram matrix of a float32 H^T that the Frobenius objective
+    needs (``gram_parts_widened`` and its sum), made without a float64 copy
+    of the factor."""
+
+    params = [SIZES, RANKS, THREADS]
+    param_names = ["size", "r", "n_threads"]
+
+    def setup(self, size, r, n_threads):
+        if not hasattr(K, "gram_parts_widened"):
+            raise NotImplementedError("this fastnmf makes the objective's Gram matrices from float64 copies")
+        from fastnmf._terms import widened_gram
+
+        self.threads = ThreadSetting(n_threads)
+        _, _, Ht = factors_of(size, "float32", r)
+        self.call = lambda: widened_gram(Ht)
+        self.call()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        self.call()
+
+
 class DenseHALSProducts:
     """``row_block_products``: V H^T (side "W") and V^T W (side "H") for a
     dense V, as dense HALS makes them from ``HALS_BLOCKED_MIN_WORK`` on:

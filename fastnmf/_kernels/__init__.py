@@ -3,7 +3,7 @@ None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
 from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
 from .dense import dense_tile_terms
-from .gram import gram_parts, row_block_products
+from .gram import gram_parts, gram_parts_widened, row_block_products
 from .hals import hals_lanes, hals_rows
 from .update import multiplicative_update
 
@@ -13,6 +13,7 @@ __all__ = [
     "csr_times_dense",
     "dense_tile_terms",
     "gram_parts",
+    "gram_parts_widened",
     "hals_lanes",
     "hals_rows",
     "multiplicative_update",
