@@ -11,7 +11,7 @@ The objective is evaluated before the first iteration, every
 when there is a callback. Its data term is computed in the same pass as the W
 update's products, so for the Frobenius loss it costs only two r x r Gram
 matrices in float64 and a pass over W and V H^T (0.3-0.4 ms on the 0.5M
-matrix at r = 10 in float32, an eighth of an MU iteration; a square per
+matrix at r = 10 in float32, a sixth of an MU iteration or less; a square per
 observed entry when masked: the kernel about 7% more); for
 other losses it needs a logarithm or a power per entry, which would add
 to every iteration if done every time (Kullback-Leibler on the 0.5M

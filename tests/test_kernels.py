@@ -187,6 +187,9 @@ def run_every_kernel(dtype, seed=7):
     parts = np.empty((len(bounds) - 1, r, r), dtype)
     K.gram_parts(A, bounds, parts)
     results["gram_parts"] = parts
+    widened = np.empty((len(bounds) - 1, r, r), np.float64)
+    K.gram_parts_widened(A, bounds, widened)
+    results["gram_parts_widened"] = widened  # float64 whatever A's dtype
     product = np.empty((m, r), dtype)
     K.row_block_products(np.ascontiguousarray(num @ B.T), B, 3, product)  # an m x n dense X
     results["row_block_products"] = product
@@ -214,7 +217,7 @@ def test_kernels_bit_identical_with_1_and_2_threads(dtype):
 
 def test_kernel_outputs_keep_dtype(dtype):
     for name, value in run_every_kernel(dtype).items():
-        expected = np.float64 if name.endswith("_loss") else dtype
+        expected = np.float64 if name.endswith("_loss") or name == "gram_parts_widened" else dtype
         assert value.dtype == expected, name
         assert np.isfinite(value).all(), name
 
