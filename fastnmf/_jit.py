@@ -153,10 +153,11 @@ def inlined_kernel(func):
 # The argument kinds of a signature, one letter per argument (``fastnmf._precompile``
 # lists every kernel's): "A" a 2-D array of the working dtype, "a" a 1-D one, "T"
 # a 3-D one, "x" a scalar of the working dtype; "l" a 1-D float64 array (loss
-# parts), "L" a 3-D float64 array, "q" a float64 scalar, "k" a 1-D int64 array (chunk bounds), "K" a 2-D
-# int64 array, "n" an int64 scalar, "b" a bool, "-" nothing (a return type). The arrays a kernel only reads come
-# read-only (:func:`read_only`): "R" and "r" a 2-D and a 1-D one of the working
-# dtype (V's values, weights), "I" a 1-D one of the index type (V's indptr and
+# parts), "L" a 3-D float64 one, "q" a float64 scalar, "k" a 1-D int64 array
+# (chunk bounds), "K" a 2-D int64 array, "n" an int64 scalar, "b" a bool, "-"
+# nothing (a return type). The arrays a kernel only reads come read-only
+# (:func:`read_only`): "R" and "r" a 2-D and a 1-D one of the working dtype
+# (V's values, weights), "I" a 1-D one of the index type (V's indptr and
 # indices: int32, or int64 for 2^31 entries or more), "J" a 1-D int64 one (user
 # or item indices). "F" is a first-class function (a block kernel, below).
 _FIXED_KINDS = {

@@ -319,39 +319,28 @@ def _gram_chunks(n_rows, r):
     return uniform_row_chunks(n_rows, r * r, max_chunks=GRAM_CHUNKS)
 
 
-def gram(B):
+def gram(B, in_float64=False):
     """B^T B (r x r) by a parallel Numba kernel that hands BLAS one small
     block of rows per call, never a multithreaded BLAS call (see
     :mod:`fastnmf._kernels.gram`); a B small enough for one such block is
     one BLAS call from here, which skips the kernel's start (stock volumes,
     1,259 x 10: 0.14 ms a call). Exactly symmetric (the upper triangle
-    mirrored, whatever order BLAS added in): HALS reads its rows as columns."""
+    mirrored, whatever order BLAS added in): HALS reads its rows as columns.
+
+    With ``in_float64``, in float64 whatever B's dtype, and with no float64
+    copy of a float32 B: its blocks of rows are widened one at a time inside
+    the kernel (:func:`fastnmf._kernels.gram_parts_widened`), the same blocks
+    and BLAS calls as on a copy, so the same result to the last bit."""
     r = B.shape[1]
+    widened = in_float64 and B.dtype != np.float64
     if B.shape[0] * r * r <= BLAS_BLOCK_WORK:
-        G = B.T @ B
+        A = B.astype(np.float64) if widened else B
+        G = A.T @ A
     else:
         bounds = _gram_chunks(B.shape[0], r)
-        parts = np.empty((len(bounds) - 1, r, r), dtype=B.dtype)
-        K.gram_parts(np.ascontiguousarray(B), bounds, parts)  # BLAS on row blocks: C order
-        G = parts.sum(axis=0)
-    np.copyto(G, G.T, where=_strictly_lower(r))
-    return G
-
-
-def widened_gram(B):
-    """B^T B in float64 for a float32 or float64 B, exactly symmetric, with
-    no float64 copy of B: a float32 B's blocks of rows are widened one at a
-    time inside the kernel (:func:`fastnmf._kernels.gram_parts_widened`)."""
-    if B.dtype == np.float64:
-        return gram(B)
-    r = B.shape[1]
-    if B.shape[0] * r * r <= BLAS_BLOCK_WORK:
-        B64 = B.astype(np.float64)
-        G = B64.T @ B64
-    else:
-        bounds = _gram_chunks(B.shape[0], r)
-        parts = np.empty((len(bounds) - 1, r, r), dtype=np.float64)
-        K.gram_parts_widened(np.ascontiguousarray(B), bounds, parts)
+        parts = np.empty((len(bounds) - 1, r, r), dtype=np.float64 if widened else B.dtype)
+        kernel = K.gram_parts_widened if widened else K.gram_parts
+        kernel(np.ascontiguousarray(B), bounds, parts)  # BLAS on row blocks: C order
         G = parts.sum(axis=0)
     np.copyto(G, G.T, where=_strictly_lower(r))
     return G
@@ -395,15 +384,15 @@ def _penalty_free_gram_loss(sum_sq_v, W, Ht, num, H_gram=None):
     if the caller has it, is used when it is float64 (it is then what this
     would compute).
 
-    No float64 copy of a factor is made (:func:`widened_gram`; the einsum
+    No float64 copy of a factor is made (:func:`gram` ``in_float64``; the einsum
     widens as it goes), and the two Gram matrices are made one after the
     other, while Numba's threads still spin: on the 0.5M matrix (float32,
     r = 10, 2 threads, in HALS-with-extrapolation fits, which take the
     objective at every iteration) 0.30-0.33 ms against 0.62-0.64 ms with
     the copies and the Gram matrix of W after the einsum."""
     if H_gram is None or H_gram.dtype != np.float64:
-        H_gram = widened_gram(Ht)
-    W_gram = widened_gram(W)
+        H_gram = gram(Ht, in_float64=True)
+    W_gram = gram(W, in_float64=True)
     cross = float(np.einsum("ik,ik->", W, num, dtype=np.float64))
     wh_sq = float(np.einsum("kl,kl->", W_gram, H_gram))
     return max(0.5 * sum_sq_v - cross + 0.5 * wh_sq, 0.0)

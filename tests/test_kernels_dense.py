@@ -334,8 +334,15 @@ def test_hals_kernels_over_many_sweeps(kernel, dtype, n_threads):
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("in_float64", [False, True], ids=["gram_parts", "gram_parts_widened"])
 @pytest.mark.parametrize("chunks", [1, 3, 64])
-def test_gram_parts(chunks, dtype, n_threads):
+def test_gram_parts(in_float64, chunks, dtype, n_threads):
+    """The partial Gram matrices against the twin in float64: in B's dtype
+    (``gram_parts``, the updates'), and in float64 whatever B's dtype
+    (``gram_parts_widened``, the objective's; fits call it for float32), to
+    float64 rounding since the products of two float32 values are exact in
+    float64."""
+    kernel, out = (K.gram_parts_widened, np.dtype(np.float64)) if in_float64 else (K.gram_parts, dtype)
     rng = np.random.default_rng(13)
     # (300, 40): 81 rows per BLAS call, so chunks of several calls and a shorter last one
     for n, r in [(0, 2), (1, 1), (2, 3), (7, 4), (40, 6), (300, 40)]:
@@ -343,48 +350,32 @@ def test_gram_parts(chunks, dtype, n_threads):
         B = rng.random((n, r)).astype(dtype)
         original = B.copy()
         bounds = uniform_row_chunks(n, r * r, max_chunks=chunks)
-        parts = nan_array((len(bounds) - 1, r, r), dtype)
-        K.gram_parts(B, bounds, parts)
+        parts = nan_array((len(bounds) - 1, r, r), out)
+        kernel(B, bounds, parts)
         G = parts.sum(axis=0)
-        assert G.dtype == dtype
-        assert_close(G, naive.gram(B), dtype, err_msg=where)
+        assert G.dtype == out
+        assert_close(G, naive.gram(B), out, err_msg=where)
         assert_array_equal(B, original)
 
 
-@pytest.mark.parametrize("chunks", [1, 3, 64])
-def test_gram_parts_widened(chunks, dtype, n_threads):
-    """The float64 Gram matrix of the Frobenius objective, from a float32 B
-    (what fits call it for) or a float64 one, against the twin in float64:
-    to float64 rounding, whatever the input's dtype, since the products of
-    two float32 values are exact in float64."""
-    rng = np.random.default_rng(14)
-    for n, r in [(0, 2), (1, 1), (2, 3), (7, 4), (40, 6), (300, 40)]:
-        where = f"n={n}, r={r}, chunks={chunks}"
-        B = rng.random((n, r)).astype(dtype)
-        original = B.copy()
-        bounds = uniform_row_chunks(n, r * r, max_chunks=chunks)
-        parts = nan_array((len(bounds) - 1, r, r), np.float64)
-        K.gram_parts_widened(B, bounds, parts)
-        assert_close(parts.sum(axis=0), naive.gram(B), np.float64, err_msg=where)
-        assert_array_equal(B, original)
-
-
-def test_widened_gram_is_the_float64_gram_of_any_size(dtype):
-    """fastnmf._terms.widened_gram, one BLAS call for a small B and the
-    kernel for a large one: float64, exactly symmetric, and bit for bit the
-    Gram matrix of B's float64 copy by fastnmf._terms.gram (the same blocks
-    of rows and BLAS calls), so the objective does not depend on whether the
-    factor was copied."""
-    from fastnmf._terms import BLAS_BLOCK_WORK, gram, widened_gram
+def test_gram_in_float64_is_that_of_a_float64_copy(dtype):
+    """fastnmf._terms.gram with ``in_float64``, one BLAS call for a small B
+    and the kernel for a large one: float64, exactly symmetric, and bit for
+    bit the Gram matrix of B's float64 copy (the same blocks of rows and
+    BLAS calls), so the objective does not depend on whether the factor was
+    copied."""
+    from fastnmf._terms import BLAS_BLOCK_WORK, gram
 
     rng = np.random.default_rng(15)
     r = 6
     for n in (3, BLAS_BLOCK_WORK // (r * r), 4 * BLAS_BLOCK_WORK // (r * r)):
         B = rng.random((n, r)).astype(dtype)
-        G = widened_gram(B)
+        original = B.copy()
+        G = gram(B, in_float64=True)
         assert G.dtype == np.float64
         assert_array_equal(G, G.T)
         assert_array_equal(G, gram(B.astype(np.float64)), err_msg=f"n={n}")
+        assert_array_equal(B, original)
 
 
 @pytest.mark.parametrize("step", [1, 3, 128])

@@ -400,7 +400,7 @@ class GramProducts:
         self.call()
 
 
-class ObjectiveGram:
+class ObjectiveGram(GramProducts):
     """The float64 Gram matrix of a float32 H^T that the Frobenius objective
     needs (``gram_parts_widened`` and its sum), made without a float64 copy
     of the factor."""
@@ -411,17 +411,11 @@ class ObjectiveGram:
     def setup(self, size, r, n_threads):
         if not hasattr(K, "gram_parts_widened"):
             raise NotImplementedError("this fastnmf makes the objective's Gram matrices from float64 copies")
-        from fastnmf._terms import widened_gram
+        from fastnmf._terms import gram
 
         self.threads = ThreadSetting(n_threads)
         _, _, Ht = factors_of(size, "float32", r)
-        self.call = lambda: widened_gram(Ht)
-        self.call()
-
-    def teardown(self, *params):
-        restore_threads(self)
-
-    def time_kernel(self, *params):
+        self.call = lambda: gram(Ht, in_float64=True)
         self.call()
 
 
