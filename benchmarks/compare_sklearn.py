@@ -132,6 +132,7 @@ def machine_description(threads):
         f"threads: fastnmf n_threads={threads}; Numba threading layer "
         f"{numba.threading_layer() if _numba_started() else '(not started)'}; "
         f"NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}",
+        threading_environment(),
     ]
     try:
         from threadpoolctl import threadpool_info
@@ -145,6 +146,22 @@ def machine_description(threads):
                 f"({pool.get('architecture', '')}) num_threads={pool['num_threads']} [{library}]"
             )
     return lines
+
+
+# Variables that change how threads wait or how many there are: a table made
+# with OPENBLAS_THREAD_TIMEOUT set is not comparable with one made without
+# (docs/performance.md, "OpenBLAS's waiting threads and dense fits").
+THREADING_VARIABLES = (
+    "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT",
+    "MKL_NUM_THREADS", "NUMBA_THREADING_LAYER",
+)  # fmt: skip
+
+
+def threading_environment():
+    """The line that names the threading variables set in the environment
+    (fastnmf sets the first two at import, unless the policy was set)."""
+    found = [f"{name}={os.environ[name]}" for name in THREADING_VARIABLES if name in os.environ]
+    return "threading environment: " + (" ".join(found) if found else "none of " + ", ".join(THREADING_VARIABLES))
 
 
 def _version(module):
