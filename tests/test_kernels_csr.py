@@ -332,6 +332,85 @@ def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
         assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype), err_msg=where)
 
 
+@pytest.mark.parametrize("r", [1, 15, 16, 17, 40])
+def test_csr_kernels_narrow_and_wide_rank(r, dtype, n_threads):
+    """Up to LANES columns the CSR product and the KL numerator take the
+    narrow path (vector registers, :mod:`fastnmf._kernels.narrow`), above
+    it the loops; both against the twins, at the boundary too, with rows of
+    every remainder of a group, with and without the objective, and
+    accumulating as column blocks do."""
+    from fastnmf._kernels.narrow import LANES
+
+    assert 16 == LANES  # the parameters straddle it
+    lengths = np.arange(30) % 10
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    rng = np.random.default_rng(r)
+    n = 25
+    indices = np.concatenate([np.sort(rng.choice(n, k, replace=False)) for k in lengths]).astype(np.int32)
+    data = (rng.random(indptr[-1]) + 0.5).astype(dtype)
+    A = (rng.random((30, r)) + 0.1).astype(dtype)
+    A[3] = 0  # products of zero: the eps clamp
+    B = (rng.random((n, r)) + 0.1).astype(dtype)
+    bounds = row_bounds(30, "per-row", indptr)
+    out = nan_array(A.shape, dtype)
+    K.csr_times_dense(indptr, indices, data, B, bounds, out, False)
+    product = naive.csr_times_dense(indptr, indices, data, B, (30, n))
+    assert_close(out, product, dtype)
+    K.csr_times_dense(indptr, indices, data, B, bounds, out, True)
+    assert_close(out, 2 * product, dtype)
+    eps = dtype.type(EPS)
+    ref, ref_loss = naive.csr_sampled_numerator(indptr, indices, data, A, B, 1.0)
+    for with_loss in (True, False):
+        parts = loss_parts_for(bounds)
+        out = nan_array(A.shape, dtype)
+        K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), eps, bounds, out, parts, with_loss, False)
+        assert_close(out, ref, dtype, err_msg=f"with_loss={with_loss}")
+        if with_loss:
+            assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+    K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), eps, bounds, out, parts, False, True)
+    assert_close(out, 2 * ref, dtype)
+    none = np.empty(0, dtype)
+    for beta in (2.0, 1.0):  # the masked kernel's narrow path: unit weights, Frobenius and KL
+        ref_num, ref_den, ref_loss = naive.csr_observed_terms(indptr, indices, data, none, A, B, beta)
+        for with_loss in (True, False):
+            where = f"observed, beta = {beta}, with_loss={with_loss}"
+            num, den, parts = nan_array(A.shape, dtype), nan_array(A.shape, dtype), loss_parts_for(bounds)
+            K.csr_observed_terms(
+                indptr, indices, data, none, A, B, dtype.type(beta), eps, bounds, num, den, parts, with_loss, False
+            )
+            assert_close(num, ref_num, dtype, err_msg=where)
+            assert_close(den, ref_den, dtype, err_msg=where)
+            if with_loss:
+                assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype), err_msg=where)
+        beta_typed = dtype.type(beta)
+        K.csr_observed_terms(indptr, indices, data, none, A, B, beta_typed, eps, bounds, num, den, parts, False, True)
+        assert_close(num, 2 * ref_num, dtype)
+        assert_close(den, 2 * ref_den, dtype)
+
+
+def test_csr_kernels_on_factors_with_strided_rows(dtype):
+    """Factors whose rows are not contiguous (every other column of a wider
+    array) take the loops, not the narrow path, and give the same results.
+    (The masked kernel, a block kernel, is compiled for C-ordered factors
+    only.)"""
+    X, A, B = make_case("empty-row-col", dtype)
+    wide_A = np.repeat(A, 2, axis=1)
+    wide_B = np.repeat(B, 2, axis=1)
+    bounds = balanced_row_chunks(X.indptr)
+    out = nan_array(A.shape, dtype)
+    K.csr_times_dense(X.indptr, X.indices, X.data, wide_B[:, ::2], bounds, out, False)
+    assert_close(out, naive.csr_times_dense(X.indptr, X.indices, X.data, B, X.shape), dtype)
+    parts = loss_parts_for(bounds)
+    eps = dtype.type(EPS)
+    K.csr_sampled_numerator(
+        X.indptr, X.indices, X.data, wide_A[:, ::2], wide_B[:, ::2], dtype.type(1.0), eps, bounds, out, parts, True,
+        False,
+    )  # fmt: skip
+    ref, ref_loss = naive.csr_sampled_numerator(X.indptr, X.indices, X.data, A, B, 1.0)
+    assert_close(out, ref, dtype)
+    assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
+
+
 def test_csr_kernels_accept_int64_indices():
     """Matrices with 2**31 or more entries get int64 indices."""
     X, A, B = make_case("empty-row-col", np.dtype(np.float64))

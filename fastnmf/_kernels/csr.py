@@ -53,6 +53,12 @@ The loop helpers (:mod:`fastnmf._kernels.rows`) are inlined by Numba: left
 as calls, they cost more than the grouping saves. The per-entry scalar
 helpers are ordinary calls; inlining them as well added a third to the cold
 compile time for no measured gain.
+
+For a factor of at most 16 columns (r = 10, the common case), the product,
+the KL numerator and the masked kernel's Frobenius and KL paths take each
+row by the code of :mod:`fastnmf._kernels.narrow` instead of these loops: a
+row of B is one vector there, and the row's sums stay in registers. The
+loops remain for wider factors, weighted entries and other beta.
 """
 
 import numpy as np
@@ -61,6 +67,7 @@ from numba import prange
 from .._jit import block_kernel, first_class, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
 from .fpmode import restore_fp_mode, subnormals_off
+from .narrow import is_narrow, narrow_kl_row, narrow_observed_row, narrow_row_sum
 from .rows import (
     GROUP,
     add_four_rows,
@@ -83,9 +90,13 @@ def csr_times_dense(indptr, indices, data, B, bounds, out, accumulate):
     ``accumulate``, out += X @ B (for X split into column blocks, see
     :func:`fastnmf._terms.column_blocks`)."""
     far = far_rows(B)
+    narrow = is_narrow(B, out, out)
     for c in prange(bounds.shape[0] - 1):
         last = indptr[bounds[c + 1]] - 1
         for i in range(bounds[c], bounds[c + 1]):
+            if narrow:
+                narrow_row_sum(indices, data, indptr[i], indptr[i + 1], B, out, i, accumulate, last, far)
+                continue
             if not accumulate:
                 zero_row(out, i)
             start, end = indptr[i], indptr[i + 1]
@@ -112,21 +123,19 @@ def _sampled_entry(ab, v, beta, eps, expo, one, with_loss):
 
 
 @serial_kernel
-def _gap(x, ab):
-    """x - ab in float64, for x = max(ab, eps): nonzero only where the clamp applies."""
-    return np.float64(x) - np.float64(ab)
-
-
-@serial_kernel
-def _kl_log_terms(data, base, xs):
-    """The sum of v log(v / x) - v over stored entries v = data[base + q]
-    with x = xs[q] = max(ab, eps) (float64): the part of the Kullback-Leibler
-    objective that needs a logarithm, by a loop LLVM vectorizes
-    (:func:`~fastnmf._kernels.elementwise.kl_log_term`)."""
+def _kl_above_zero(data, base, abs_, eps):
+    """The sum of d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab), x =
+    max(ab, eps), over stored entries v = data[base + q] with ab = abs_[q]
+    (float64): the part of the Kullback-Leibler objective that needs a
+    logarithm, by a loop LLVM vectorizes
+    (:func:`~fastnmf._kernels.elementwise.kl_log_term`). x - ab is nonzero
+    only where the clamp applies."""
     total = 0.0
-    for q in range(xs.shape[0]):
+    for q in range(abs_.shape[0]):
         v = np.float64(data[base + q])
-        total += kl_log_term(v, xs[q])
+        ab = abs_[q]
+        x = max(ab, eps)
+        total += kl_log_term(v, x) + (x - ab)
     return total
 
 
@@ -157,9 +166,9 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
 
     The coefficients of a group are v / max(ab, eps), four divisions that
     LLVM can do as one vector division. When the kernel computes the
-    objective too, its entries' max(ab, eps) are kept (one float64 per
+    objective too, its entries' products ab are kept (one float64 per
     stored entry of the chunk) and their logarithms taken afterwards in a
-    vectorized loop (:func:`_kl_log_terms`): the kernel of such an iteration
+    vectorized loop (:func:`_kl_above_zero`): the kernel of such an iteration
     2.0x faster than with the general per-entry helper and its scalar
     logarithm (0.5M nonzeros, r = 10, one thread, float32 7.7 -> 3.8 ms,
     float64 8.5 -> 4.2 ms; 2.7 and 3.2 ms without the objective).
@@ -172,13 +181,20 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
     """
     zero = eps - eps
     far = far_rows(B)
+    narrow = is_narrow(B, A, out)
     for c in prange(bounds.shape[0] - 1):
         mode = subnormals_off()
         part = 0.0
         base = indptr[bounds[c]]
         last = indptr[bounds[c + 1]] - 1
-        kept = np.empty(last + 1 - base if with_loss else 0, dtype=np.float64)  # max(ab, eps)
+        kept = np.empty(last + 1 - base if with_loss else 0, dtype=np.float64)  # ab, for the objective
         for i in range(bounds[c], bounds[c + 1]):
+            if narrow:
+                start, end = indptr[i], indptr[i + 1]
+                narrow_kl_row(
+                    indices, data, start, end, A, i, B, eps, out, kept, base, with_loss, accumulate, last, far
+                )
+                continue
             if not accumulate:
                 zero_row(out, i)
             start, end = indptr[i], indptr[i + 1]
@@ -194,10 +210,9 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
                 j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
                 x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
                 c0, c1, c2, c3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
-                if with_loss:  # d(v | ab) - d(0 | ab) = v log(v / x) - v + (x - ab): the logs later
+                if with_loss:  # d(v | ab) - d(0 | ab), later
                     q = p - base
-                    kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
-                    part += (_gap(x0, ab0) + _gap(x1, ab1)) + (_gap(x2, ab2) + _gap(x3, ab3))
+                    kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = ab0, ab1, ab2, ab3
                 q = p + GROUP
                 if q < grouped:
                     ab0, ab1, ab2, ab3 = add_four_rows_next_dots(
@@ -210,11 +225,10 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
                 ab = row_dot(A, i, B, indices[p], zero)
                 x = max(ab, eps)
                 if with_loss:
-                    kept[p - base] = x
-                    part += _gap(x, ab)
+                    kept[p - base] = ab
                 add_row(out, i, B, indices[p], data[p] / x)
         if with_loss:
-            part += _kl_log_terms(data, base, kept)
+            part += _kl_above_zero(data, base, kept, np.float64(eps))
         loss_parts[c] = part
         restore_fp_mode(mode)
 
@@ -304,11 +318,27 @@ def _half_square(v, ab):
 
 
 @serial_kernel
-def _kl_rest(v, x, ab):
-    """The part of d(v | ab) for beta = 1 that :func:`_kl_log_terms` leaves
-    out: x = max(ab, eps) where v > 0, and d(0 | ab) = ab, unclamped, where
-    v = 0 (its logarithm term is then zero)."""
-    return np.float64(x) if v != 0 else np.float64(ab)
+def _observed_kl(data, base, abs_, eps):
+    """The sum of d(v | ab) over stored entries v = data[base + q] with ab =
+    abs_[q] (float64): v log(v / x) - v + x, x = max(ab, eps), where v > 0,
+    and ab where v = 0 (d(0 | ab), unclamped), by a loop LLVM vectorizes."""
+    total = 0.0
+    for q in range(abs_.shape[0]):
+        v = np.float64(data[base + q])
+        ab = abs_[q]
+        total += kl_log_term(v, max(ab, eps)) + (max(ab, eps) if v != 0 else ab)
+    return total
+
+
+@serial_kernel
+def _observed_half_squares(data, base, abs_):
+    """The sum of (v - ab)^2 / 2 over stored entries v = data[base + q] with
+    ab = abs_[q] (float64)."""
+    total = 0.0
+    for q in range(abs_.shape[0]):
+        d = np.float64(data[base + q]) - abs_[q]
+        total += 0.5 * d * d
+    return total
 
 
 def csr_observed_terms(
@@ -327,9 +357,10 @@ def csr_observed_terms(
     With unit weights, a group's coefficients for beta = 2 (v and ab) and
     beta = 1 (v / max(ab, eps) and 1) are written out rather than taken from
     four calls of the per-entry helper: 1.4-1.6x faster at r = 10 (see
-    docs/kernel_log.md). So is their objective, with the logarithms of
-    Kullback-Leibler's taken after the chunk in a vectorized loop, as in
-    :func:`csr_sampled_numerator`.
+    docs/kernel_log.md); so is their objective, from the products ab kept
+    for the chunk and summed after it in a vectorized loop
+    (:func:`_observed_kl`; :func:`_observed_half_squares` on the narrow
+    path, which keeps them for beta = 2 too).
 
     The chunks run in parallel (:func:`observed_chunks`), each thread's
     share by one call of :func:`observed_rows`.
@@ -375,15 +406,23 @@ def observed_rows(
     # weightless entry (it may be NaN).
     frobenius = unit and beta == one + one
     kl = unit and beta == one
-    kl_loss = kl and with_loss
+    narrow = (frobenius or kl) and is_narrow(B, A, num) and den.strides[1] == den.itemsize
+    # the products ab kept for the objective, taken after each chunk
+    keep = with_loss and (kl or (frobenius and narrow))
     far = far_rows(B)
     for c in range(c0, c1):
         first, after = bounds[c], bounds[c + 1]
         part = 0.0
         base = indptr[first]
         last = indptr[after] - 1  # the chunk's last stored entry
-        kept = np.empty(last + 1 - base if kl_loss else 0, dtype=np.float64)  # max(ab, eps)
+        kept = np.empty(last + 1 - base if keep else 0, dtype=np.float64)
         for i in range(first, after):
+            if narrow:
+                start, end = indptr[i], indptr[i + 1]
+                narrow_observed_row(
+                    indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
+                )
+                continue
             if not accumulate:
                 zero_row(num, i)
                 zero_row(den, i)
@@ -409,12 +448,9 @@ def observed_rows(
                     x0, x1, x2, x3 = max(ab0, eps), max(ab1, eps), max(ab2, eps), max(ab3, eps)
                     n0, n1, n2, n3 = data[p] / x0, data[p + 1] / x1, data[p + 2] / x2, data[p + 3] / x3
                     d0 = d1 = d2 = d3 = one
-                    if with_loss:  # d(v | ab) = v log(v / x) - v + x (ab where v = 0): the logs later
+                    if with_loss:
                         q = p - base
-                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = x0, x1, x2, x3
-                        part += (_kl_rest(data[p], x0, ab0) + _kl_rest(data[p + 1], x1, ab1)) + (
-                            _kl_rest(data[p + 2], x2, ab2) + _kl_rest(data[p + 3], x3, ab3)
-                        )
+                        kept[q], kept[q + 1], kept[q + 2], kept[q + 3] = ab0, ab1, ab2, ab3
                 else:
                     n0, d0, l0 = _observed_entry(ab0, data[p], w0, beta, eps, one, with_loss)
                     n1, d1, l1 = _observed_entry(ab1, data[p + 1], w1, beta, eps, one, with_loss)
@@ -425,16 +461,16 @@ def observed_rows(
             for p in range(grouped, end):
                 j = indices[p]
                 ab = row_dot(A, i, B, j, zero)
-                if kl_loss:
-                    x = max(ab, eps)
-                    kept[p - base] = x
-                    n_coef, d_coef, loss = data[p] / x, one, _kl_rest(data[p], x, ab)
+                if kl:
+                    if with_loss:
+                        kept[p - base] = ab
+                    n_coef, d_coef, loss = data[p] / max(ab, eps), one, 0.0
                 else:
                     w = one if unit else weights[p]
                     n_coef, d_coef, loss = _observed_entry(ab, data[p], w, beta, eps, one, with_loss)
                 add_row(num, i, B, j, n_coef)
                 add_row(den, i, B, j, d_coef)
                 part += loss
-        if kl_loss:
-            part += _kl_log_terms(data, base, kept)
+        if keep:
+            part += _observed_kl(data, base, kept, np.float64(eps)) if kl else _observed_half_squares(data, base, kept)
         loss_parts[c] = part

@@ -1,0 +1,470 @@
+"""A row of a CSR matrix times a narrow factor: r at most :data:`LANES`
+columns, so that a row of B fits one vector register (float32 with
+AVX-512) or two.
+
+The loops of :mod:`fastnmf._kernels.rows` leave r to LLVM's loop
+vectorizer, which does not know it when compiling: at r = 10 it runs a
+short vector loop and a scalar remainder for every group of entries, and
+stores the output row back to memory after each group. Here, written as
+LLVM vector code through Numba intrinsics:
+
+- a row of B is one masked vector load (lanes r and up are neither read nor
+  written), and a stored entry one vector multiply-add;
+- the row's sums stay in four vector accumulators (one per entry of a group
+  of four: independent chains) until they are stored once, at the end;
+- the dot products A[i] . B[j] of a group are reduced together
+  (:meth:`_RowCode.group_dots`), half as many shuffles as four separate
+  reductions;
+- rows of B are prefetched as in :func:`~fastnmf._kernels.rows.prefetch_rows`.
+
+Measured against the loops, each kernel alone (synthetic document-term
+matrices of ``benchmarks/synthetic.py``, both sides, float32 / float64,
+fastest of two runs of the median of 101 calls; 2026-12-07, the Intel
+Xeon with AVX-512 of docs/performance.md), 0.5M nonzeros, r = 10, 1 and 2
+threads: the product X @ B 1.87-1.99x / 1.41-1.44x faster, the KL
+numerator 2.11-2.18x / 1.41-1.75x (1.50-1.65x / 1.16-1.44x with the
+objective), the masked kernel 2.16-2.44x / 1.38-1.81x; r = 16 1.63-2.34x /
+1.29-1.88x; r = 50, which keeps the loops, 0.96-1.09x. The same code in C
+with AVX-512 intrinsics (gcc -O3) ran in the same time on one thread. LLVM
+lowers the masked loads and stores for whatever processor it compiles for
+(two AVX2 instructions each where there is no AVX-512, scalar code on
+older processors), so the results do not depend on it.
+
+Sums are added in a different order from the loops (four chains, then
+(s0 + s1) + (s2 + s3); a dot product's lanes by halves), so the two paths
+agree to rounding, not bit for bit. Each row is still computed by one
+thread in a fixed order, so neither depends on the number of threads.
+"""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .._jit import inlined_kernel
+from .rows import GROUP, PREFETCH_AHEAD
+
+LANES = 16  # the widest r of the narrow path: a float32 row of B is one 512-bit register
+assert GROUP == 4  # the accumulators and group_dots take a group's entries in pairs of pairs
+
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+_BYTE_POINTER = ir.IntType(8).as_pointer()
+_REDUCE_FLAGS = ("reassoc", "nsz")  # a dot product's lanes added in any order, as the loops' fastmath allows
+
+
+@inlined_kernel
+def is_narrow(B, A, out):
+    """Whether the narrow path applies: B has at most LANES columns, and B,
+    A and out (2-D arrays of the same dtype) have contiguous rows."""
+    return B.shape[1] <= LANES and B.strides[1] == B.itemsize == A.strides[1] == out.strides[1]
+
+
+def _halvings(n):
+    """n / 2, n / 4, ..., 1."""
+    step = n // 2
+    while step >= 1:
+        yield step
+        step //= 2
+
+
+class _RowCode:
+    """What the generated code of one call needs: the vector type, the lane
+    mask, and pointers into the arrays."""
+
+    def __init__(self, context, builder, signature, args, names):
+        self.builder = builder
+        self.values = {}
+        for name, array_type, value in zip(names, signature.args, args):
+            if isinstance(array_type, types.Array):
+                self.values[name] = (array_type, context.make_array(array_type)(context, builder, value))
+            else:
+                self.values[name] = (array_type, value)
+        self.context = context
+        B_type, B = self.values["B"]
+        self.element = context.get_value_type(B_type.dtype)
+        self.alignment = B_type.dtype.bitwidth // 8
+        self.vector = ir.VectorType(self.element, LANES)
+        B_shape = cgutils.unpack_tuple(builder, B.shape)
+        self.r = B_shape[1]
+        self.B_base = builder.ptrtoint(B.data, _I64)
+        self.B_row_bytes = cgutils.unpack_tuple(builder, B.strides)[0]
+        lanes = ir.Constant(ir.VectorType(_I64, LANES), list(range(LANES)))
+        self.mask = builder.icmp_unsigned("<", lanes, self.splat(self.r))
+        self.zero = ir.Constant(self.vector, None)
+
+    def scalar(self, name, to=types.int64):
+        kind, value = self.values[name]
+        return self.context.cast(self.builder, value, kind, to)
+
+    def argument(self, name):
+        """The argument ``name``: its value (a bool, a scalar), or an array's structure."""
+        return self.values[name][1]
+
+    def splat(self, scalar):
+        vector_type = ir.VectorType(scalar.type, LANES)
+        undefined = ir.Constant(vector_type, ir.Undefined)
+        single = self.builder.insert_element(undefined, scalar, _I32(0))
+        return self.builder.shuffle_vector(single, undefined, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+
+    def _function(self, name, return_type, argument_types):
+        return cgutils.get_or_insert_function(self.builder.module, ir.FunctionType(return_type, argument_types), name)
+
+    def _suffix(self):
+        return f"v{LANES}f{self.alignment * 8}"
+
+    def load_row(self, row_address):
+        """The first r entries of the row at byte address ``row_address`` (an
+        int64), the other lanes zero."""
+        pointer_type = self.vector.as_pointer()
+        load = self._function(
+            f"llvm.masked.load.{self._suffix()}.p0", self.vector, [pointer_type, _I32, self.mask.type, self.vector]
+        )
+        pointer = self.builder.inttoptr(row_address, pointer_type)
+        return self.builder.call(load, [pointer, _I32(self.alignment), self.mask, self.zero])
+
+    def store_row(self, value, row_address):
+        pointer_type = self.vector.as_pointer()
+        store = self._function(
+            f"llvm.masked.store.{self._suffix()}.p0", ir.VoidType(), [self.vector, pointer_type, _I32, self.mask.type]
+        )
+        pointer = self.builder.inttoptr(row_address, pointer_type)
+        self.builder.call(store, [value, pointer, _I32(self.alignment), self.mask])
+
+    def row_address(self, name, i):
+        """The byte address of row ``i`` (int64) of the 2-D array ``name``."""
+        array = self.argument(name)
+        row_bytes = cgutils.unpack_tuple(self.builder, array.strides)[0]
+        return self.builder.add(self.builder.ptrtoint(array.data, _I64), self.builder.mul(i, row_bytes))
+
+    def column(self, p):
+        """indices[p] as an int64."""
+        j = self.builder.load(self.builder.gep(self.argument("indices").data, [p]))
+        return self.builder.sext(j, _I64) if j.type.width < 64 else j
+
+    def value(self, p):
+        return self.builder.load(self.builder.gep(self.argument("data").data, [p]))
+
+    def B_row_address(self, p):
+        return self.builder.add(self.B_base, self.builder.mul(self.column(p), self.B_row_bytes))
+
+    def fmuladd(self, a, b, c):
+        function = self._function(f"llvm.fmuladd.{self._suffix()}", self.vector, [self.vector] * 3)
+        return self.builder.call(function, [a, b, c])
+
+    def dot(self, a, b):
+        """The sum of the lanes of a * b, in the working dtype."""
+        reduce = self._function(f"llvm.vector.reduce.fadd.{self._suffix()}", self.element, [self.element, self.vector])
+        product = self.builder.fmul(a, b, flags=_REDUCE_FLAGS)
+        return self.builder.call(reduce, [ir.Constant(self.element, 0.0), product], fastmath=_REDUCE_FLAGS)
+
+    def group_dots(self, a, rows):
+        """The dot products of ``a`` with the GROUP vectors ``rows``, as a
+        <GROUP x T> vector.
+
+        Each dot product by itself is a reduction across the lanes, four
+        shuffles and four additions for 16 lanes, and shuffles all go to one
+        execution port (port 5 on Intel's cores), which they then saturate.
+        The four products of a group are instead folded together, halves of
+        two vectors into one at each step: eight shuffles for four dot
+        products instead of sixteen. The KL kernel, 0.5M nonzeros, r = 10,
+        float32, one thread: 1.35 -> 0.92 ms (W side), 1.50 -> 1.02 ms (H
+        side); the same 1.5x in C with AVX-512 intrinsics."""
+        builder = self.builder
+        half, quarter = LANES // 2, LANES // 4
+
+        def fold(x, y, first, second):
+            mask_a = ir.Constant(ir.VectorType(_I32, LANES), first)
+            mask_b = ir.Constant(ir.VectorType(_I32, LANES), second)
+            return builder.fadd(builder.shuffle_vector(x, y, mask_a), builder.shuffle_vector(x, y, mask_b),
+                                flags=_REDUCE_FLAGS)  # fmt: skip
+
+        products = [builder.fmul(a, b, flags=_REDUCE_FLAGS) for b in rows]
+        # halves: [p0 lo + p0 hi | p1 lo + p1 hi], the same for p2 and p3
+        low = [*range(half), *range(LANES, LANES + half)]
+        high = [*range(half, LANES), *range(LANES + half, 2 * LANES)]
+        pair_01 = fold(products[0], products[1], low, high)
+        pair_23 = fold(products[2], products[3], low, high)
+        # quarters: lanes 4t..4t+3 hold product t folded to a quarter of its lanes
+        starts = (0, half, LANES, LANES + half)
+        first = [s + k for s in starts for k in range(quarter)]
+        second = [s + quarter + k for s in starts for k in range(quarter)]
+        folded = fold(pair_01, pair_23, first, second)
+        # within each quarter, then: its total in its first lane
+        for step in _halvings(quarter):
+            swap = [q * quarter + (k ^ step) for q in range(GROUP) for k in range(quarter)]
+            swapped = builder.shuffle_vector(folded, folded, ir.Constant(ir.VectorType(_I32, LANES), swap))
+            folded = builder.fadd(folded, swapped, flags=_REDUCE_FLAGS)
+        pick = ir.Constant(ir.VectorType(_I32, GROUP), [t * quarter for t in range(GROUP)])
+        return builder.shuffle_vector(folded, folded, pick)
+
+    def lane(self, small, t):
+        """Lane t of a <GROUP x T> vector in every lane of a row vector."""
+        return self.builder.shuffle_vector(small, small, ir.Constant(ir.VectorType(_I32, LANES), [t] * LANES))
+
+    def group_values(self, p):
+        """data[p:p + GROUP] as a <GROUP x T> vector."""
+        small = ir.VectorType(self.element, GROUP)
+        pointer = self.builder.bitcast(self.builder.gep(self.argument("data").data, [p]), small.as_pointer())
+        return self.builder.load(pointer, align=self.alignment)
+
+    def keep_group(self, p, dots):
+        """kept[p - base:p - base + GROUP] = dots, as float64."""
+        builder = self.builder
+        wide = ir.VectorType(ir.DoubleType(), GROUP)
+        value = builder.fpext(dots, wide) if self.element != ir.DoubleType() else dots
+        pointer = builder.gep(self.argument("kept").data, [builder.sub(p, self.scalar("base"))])
+        builder.store(value, builder.bitcast(pointer, wide.as_pointer()), align=8)
+
+    def clamp_group(self, dots):
+        """max(ab, eps) for each lane of ``dots``."""
+        eps = self.builder.insert_element(ir.Constant(dots.type, ir.Undefined), self.argument("eps"), _I32(0))
+        eps = self.builder.shuffle_vector(eps, eps, ir.Constant(ir.VectorType(_I32, GROUP), [0] * GROUP))
+        return self.builder.select(self.builder.fcmp_ordered(">", eps, dots), eps, dots)
+
+    def prefetch_group(self, p, last):
+        """Prefetch the first and last byte of the rows of B that entries
+        p + PREFETCH_AHEAD ... + GROUP - 1 gather (entries past ``last``
+        taken as ``last``)."""
+        builder = self.builder
+        prefetch = self._function("llvm.prefetch.p0", ir.VoidType(), [_BYTE_POINTER, _I32, _I32, _I32])
+        row_end = builder.mul(builder.sub(self.r, _I64(1)), _I64(self.alignment))
+        for t in range(GROUP):
+            q = builder.add(p, _I64(PREFETCH_AHEAD + t))
+            q = builder.select(builder.icmp_signed("<", q, last), q, last)
+            start = self.B_row_address(q)
+            for address in (start, builder.add(start, row_end)):
+                # a read (0), to be kept in every level of cache (3), of data (1)
+                builder.call(prefetch, [builder.inttoptr(address, _BYTE_POINTER), _I32(0), _I32(3), _I32(1)])
+
+    def row_loop(self, start, end, last, far, entry, count=1, group=None):
+        """Run ``entry(p, sums) -> sums`` over the stored entries start..end-1,
+        ``sums`` a tuple of ``count`` vectors: GROUP sets of sums, entry
+        p + t of a group on set t, the rest on the first set. ``group(p,
+        sets) -> sets``, if given, takes the GROUP entries from p at once
+        instead. Returns the sets added together, (s0 + s1) + (s2 + s3)."""
+        builder = self.builder
+        grouped = builder.add(start, builder.mul(builder.sdiv(builder.sub(end, start), _I64(GROUP)), _I64(GROUP)))
+        before = builder.block
+        group_head = builder.append_basic_block("group_head")
+        group_body = builder.append_basic_block("group_body")
+        rest_head = builder.append_basic_block("rest_head")
+        rest_body = builder.append_basic_block("rest_body")
+        done = builder.append_basic_block("done")
+        builder.branch(group_head)
+
+        def phis(incoming, block):
+            values = tuple(builder.phi(self.vector) for _ in range(count))
+            for phi, value in zip(values, incoming):
+                phi.add_incoming(value, block)
+            return values
+
+        def close(values, updated, block):
+            for phi, value in zip(values, updated):
+                phi.add_incoming(value, block)
+
+        builder.position_at_end(group_head)
+        p = builder.phi(_I64)
+        p.add_incoming(start, before)
+        sets = [phis((self.zero,) * count, before) for _ in range(GROUP)]
+        builder.cbranch(builder.icmp_signed("<", p, grouped), group_body, rest_head)
+
+        builder.position_at_end(group_body)
+        with builder.if_then(far):
+            self.prefetch_group(p, last)
+        if group is None:
+            updated = [entry(builder.add(p, _I64(t)), sums) for t, sums in enumerate(sets)]
+        else:
+            updated = group(p, sets)
+        p.add_incoming(builder.add(p, _I64(GROUP)), builder.block)
+        for sums, new in zip(sets, updated):
+            close(sums, new, builder.block)
+        builder.branch(group_head)
+
+        builder.position_at_end(rest_head)
+        q = builder.phi(_I64)
+        q.add_incoming(p, group_head)
+        rest = phis(sets[0], group_head)
+        builder.cbranch(builder.icmp_signed("<", q, end), rest_body, done)
+
+        builder.position_at_end(rest_body)
+        updated_rest = entry(q, rest)
+        q.add_incoming(builder.add(q, _I64(1)), builder.block)
+        close(rest, updated_rest, builder.block)
+        builder.branch(rest_head)
+
+        builder.position_at_end(done)
+        return tuple(builder.fadd(builder.fadd(a, b), builder.fadd(c, d)) for a, b, c, d in zip(rest, *sets[1:]))
+
+    def keep(self, p, ab):
+        """kept[p - base] = ab, as float64 (for the objective, taken after the chunk)."""
+        builder = self.builder
+        wide = builder.fpext(ab, ir.DoubleType()) if ab.type != ir.DoubleType() else ab
+        builder.store(wide, builder.gep(self.argument("kept").data, [builder.sub(p, self.scalar("base"))]))
+
+    def clamp(self, ab):
+        """max(ab, eps), as Python's max takes it."""
+        eps = self.argument("eps")
+        return self.builder.select(self.builder.fcmp_ordered(">", eps, ab), eps, ab)
+
+    def store(self, name, total, i):
+        """name[i] = total, or name[i] += total with the call's ``accumulate``."""
+        builder = self.builder
+        address = self.row_address(name, i)
+        with builder.if_else(self.argument("accumulate")) as (added, written):
+            with added:
+                self.store_row(builder.fadd(total, self.load_row(address)), address)
+            with written:
+                self.store_row(total, address)
+
+
+def _generate(names, body):
+    """The code generator of an intrinsic with arguments ``names``: ``body(code)``
+    on a :class:`_RowCode` of the call."""
+
+    def codegen(context, builder, signature, args):
+        body(_RowCode(context, builder, signature, args, names))
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _loop(code, entry, count=1, group=None):
+    """:meth:`_RowCode.row_loop` over the call's stored entries start..end-1."""
+    start, end, last = code.scalar("start"), code.scalar("end"), code.scalar("last")
+    return code.row_loop(start, end, last, code.argument("far"), entry, count, group)
+
+
+def _gather_group(code, a, p):
+    """The rows of B of entries p..p + GROUP - 1 and their dot products with
+    ``a`` (kept, with the call's ``with_loss``)."""
+    rows = [code.load_row(code.B_row_address(code.builder.add(p, _I64(t)))) for t in range(GROUP)]
+    dots = code.group_dots(a, rows)
+    with code.builder.if_then(code.argument("with_loss")):
+        code.keep_group(p, dots)
+    return rows, dots
+
+
+@intrinsic
+def narrow_row_sum(typingctx, indices, data, start, end, B, out, i, accumulate, last, far):
+    """out[i, :r] = the sum of data[p] * B[indices[p], :r] over p in
+    start..end-1 (out[i] += it with ``accumulate``), for B of r <= LANES
+    columns; ``last`` (the chunk's last stored entry) bounds the prefetches,
+    made where ``far``. The caller checks :func:`is_narrow`."""
+
+    def body(code):
+        def entry(p, sums):
+            (total,) = sums
+            return (code.fmuladd(code.splat(code.value(p)), code.load_row(code.B_row_address(p)), total),)
+
+        (total,) = _loop(code, entry)
+        code.store("out", total, code.scalar("i"))
+
+    names = ("indices", "data", "start", "end", "B", "out", "i", "accumulate", "last", "far")
+    return types.void(indices, data, start, end, B, out, i, accumulate, last, far), _generate(names, body)
+
+
+@intrinsic
+def narrow_kl_row(typingctx, indices, data, start, end, A, i, B, eps, out, kept, base, with_loss, accumulate, last,
+                  far):  # fmt: skip
+    """The Kullback-Leibler numerator's row: out[i, :r] = the sum over p in
+    start..end-1 of data[p] / max(ab, eps) * B[j, :r], with ab = A[i] . B[j]
+    and j = indices[p] (out[i] += it with ``accumulate``); with
+    ``with_loss``, each ab, as float64, in kept[p - base]. Otherwise as
+    :func:`narrow_row_sum`."""
+
+    def body(code):
+        builder = code.builder
+        i = code.scalar("i")
+        a = code.load_row(code.row_address("A", i))
+
+        def entry(p, sums):
+            (total,) = sums
+            b = code.load_row(code.B_row_address(p))
+            ab = code.dot(a, b)
+            with builder.if_then(code.argument("with_loss")):
+                code.keep(p, ab)
+            coefficient = builder.fdiv(code.value(p), code.clamp(ab))
+            return (code.fmuladd(code.splat(coefficient), b, total),)
+
+        def group(p, sets):
+            rows, dots = _gather_group(code, a, p)
+            coefficients = builder.fdiv(code.group_values(p), code.clamp_group(dots))
+            return [
+                (code.fmuladd(code.lane(coefficients, t), b, total),) for t, (b, (total,)) in enumerate(zip(rows, sets))
+            ]
+
+        (total,) = _loop(code, entry, group=group)
+        code.store("out", total, i)
+
+    names = ("indices", "data", "start", "end", "A", "i", "B", "eps", "out", "kept", "base", "with_loss",
+             "accumulate", "last", "far")  # fmt: skip
+    signature = types.void(indices, data, start, end, A, i, B, eps, out, kept, base, with_loss, accumulate, last, far)
+    return signature, _generate(names, body)
+
+
+@intrinsic
+def narrow_observed_row(typingctx, indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss,
+                        accumulate, last, far):  # fmt: skip
+    """The masked update's row with unit weights: num[i, :r] and den[i, :r]
+    the sums over p in start..end-1, j = indices[p], ab = A[i] . B[j], of
+
+    - Frobenius: data[p] * B[j] and ab * B[j];
+    - Kullback-Leibler (``kl``): data[p] / max(ab, eps) * B[j] and B[j]
+
+    (added to num[i] and den[i] with ``accumulate``). With ``with_loss``
+    each ab, as float64, in kept[p - base]; otherwise as
+    :func:`narrow_row_sum`."""
+
+    def body(code):
+        builder = code.builder
+        i = code.scalar("i")
+        a = code.load_row(code.row_address("A", i))
+
+        def gathered(p):
+            b = code.load_row(code.B_row_address(p))
+            ab = code.dot(a, b)
+            with builder.if_then(code.argument("with_loss")):
+                code.keep(p, ab)
+            return b, ab
+
+        def frobenius(p, sums):
+            b, ab = gathered(p)
+            return code.fmuladd(code.splat(code.value(p)), b, sums[0]), code.fmuladd(code.splat(ab), b, sums[1])
+
+        def kullback_leibler(p, sums):
+            b, ab = gathered(p)
+            coefficient = builder.fdiv(code.value(p), code.clamp(ab))
+            return code.fmuladd(code.splat(coefficient), b, sums[0]), builder.fadd(sums[1], b)
+
+        def frobenius_group(p, sets):
+            rows, dots = _gather_group(code, a, p)
+            values = [code.splat(code.value(builder.add(p, _I64(t)))) for t in range(GROUP)]
+            return [
+                (code.fmuladd(v, b, num), code.fmuladd(code.lane(dots, t), b, den))
+                for t, (v, b, (num, den)) in enumerate(zip(values, rows, sets))
+            ]
+
+        def kullback_leibler_group(p, sets):
+            rows, dots = _gather_group(code, a, p)
+            coefficients = builder.fdiv(code.group_values(p), code.clamp_group(dots))
+            return [
+                (code.fmuladd(code.lane(coefficients, t), b, num), builder.fadd(den, b))
+                for t, (b, (num, den)) in enumerate(zip(rows, sets))
+            ]
+
+        with builder.if_else(code.argument("kl")) as (then, otherwise):
+            with then:
+                num, den = _loop(code, kullback_leibler, count=2, group=kullback_leibler_group)
+                code.store("num", num, i)
+                code.store("den", den, i)
+            with otherwise:
+                num, den = _loop(code, frobenius, count=2, group=frobenius_group)
+                code.store("num", num, i)
+                code.store("den", den, i)
+
+    names = ("indices", "data", "start", "end", "A", "i", "B", "eps", "num", "den", "kept", "base", "kl",
+             "with_loss", "accumulate", "last", "far")  # fmt: skip
+    signature = types.void(
+        indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
+    )
+    return signature, _generate(names, body)
