@@ -67,7 +67,7 @@ from numba import prange
 from .._jit import block_kernel, first_class, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
 from .fpmode import restore_fp_mode, subnormals_off
-from .narrow import is_narrow, narrow_kl_row, narrow_observed_row, narrow_row_sum
+from .narrow import contiguous_rows, is_narrow, narrow_kl_row, narrow_observed_row, narrow_row_sum
 from .rows import (
     GROUP,
     add_four_rows,
@@ -90,7 +90,7 @@ def csr_times_dense(indptr, indices, data, B, bounds, out, accumulate):
     ``accumulate``, out += X @ B (for X split into column blocks, see
     :func:`fastnmf._terms.column_blocks`)."""
     far = far_rows(B)
-    narrow = is_narrow(B, out, out)
+    narrow = is_narrow(B) and contiguous_rows(out)
     for c in prange(bounds.shape[0] - 1):
         last = indptr[bounds[c + 1]] - 1
         for i in range(bounds[c], bounds[c + 1]):
@@ -181,7 +181,7 @@ def csr_kl_numerator(indptr, indices, data, A, B, eps, bounds, out, loss_parts, 
     """
     zero = eps - eps
     far = far_rows(B)
-    narrow = is_narrow(B, A, out)
+    narrow = is_narrow(B) and contiguous_rows(A) and contiguous_rows(out)
     for c in prange(bounds.shape[0] - 1):
         mode = subnormals_off()
         part = 0.0
@@ -406,7 +406,7 @@ def observed_rows(
     # weightless entry (it may be NaN).
     frobenius = unit and beta == one + one
     kl = unit and beta == one
-    narrow = (frobenius or kl) and is_narrow(B, A, num) and den.strides[1] == den.itemsize
+    narrow = (frobenius or kl) and is_narrow(B) and contiguous_rows(A) and contiguous_rows(num) and contiguous_rows(den)
     # the products ab kept for the objective, taken after each chunk
     keep = with_loss and (kl or (frobenius and narrow))
     far = far_rows(B)

@@ -53,10 +53,17 @@ _REDUCE_FLAGS = ("reassoc", "nsz")  # a dot product's lanes added in any order, 
 
 
 @inlined_kernel
-def is_narrow(B, A, out):
-    """Whether the narrow path applies: B has at most LANES columns, and B,
-    A and out (2-D arrays of the same dtype) have contiguous rows."""
-    return B.shape[1] <= LANES and B.strides[1] == B.itemsize == A.strides[1] == out.strides[1]
+def is_narrow(B):
+    """Whether B has at most LANES columns and contiguous rows, as the narrow
+    path needs of the factor it gathers (the other 2-D arrays it reads or
+    writes need contiguous rows too: :func:`contiguous_rows`)."""
+    return B.shape[1] <= LANES and contiguous_rows(B)
+
+
+@inlined_kernel
+def contiguous_rows(X):
+    """Whether the entries of each row of the 2-D array X are adjacent."""
+    return X.strides[1] == X.itemsize
 
 
 def _halvings(n):
@@ -82,7 +89,8 @@ class _RowCode:
         self.context = context
         B_type, B = self.values["B"]
         self.element = context.get_value_type(B_type.dtype)
-        self.alignment = B_type.dtype.bitwidth // 8
+        # bytes per entry, and the alignment the loads assume (NumPy's for an array of this dtype)
+        self.itemsize = B_type.dtype.bitwidth // 8
         self.vector = ir.VectorType(self.element, LANES)
         B_shape = cgutils.unpack_tuple(builder, B.shape)
         self.r = B_shape[1]
@@ -110,7 +118,7 @@ class _RowCode:
         return cgutils.get_or_insert_function(self.builder.module, ir.FunctionType(return_type, argument_types), name)
 
     def _suffix(self):
-        return f"v{LANES}f{self.alignment * 8}"
+        return f"v{LANES}f{self.itemsize * 8}"
 
     def load_row(self, row_address):
         """The first r entries of the row at byte address ``row_address`` (an
@@ -120,7 +128,7 @@ class _RowCode:
             f"llvm.masked.load.{self._suffix()}.p0", self.vector, [pointer_type, _I32, self.mask.type, self.vector]
         )
         pointer = self.builder.inttoptr(row_address, pointer_type)
-        return self.builder.call(load, [pointer, _I32(self.alignment), self.mask, self.zero])
+        return self.builder.call(load, [pointer, _I32(self.itemsize), self.mask, self.zero])
 
     def store_row(self, value, row_address):
         pointer_type = self.vector.as_pointer()
@@ -128,7 +136,7 @@ class _RowCode:
             f"llvm.masked.store.{self._suffix()}.p0", ir.VoidType(), [self.vector, pointer_type, _I32, self.mask.type]
         )
         pointer = self.builder.inttoptr(row_address, pointer_type)
-        self.builder.call(store, [value, pointer, _I32(self.alignment), self.mask])
+        self.builder.call(store, [value, pointer, _I32(self.itemsize), self.mask])
 
     def row_address(self, name, i):
         """The byte address of row ``i`` (int64) of the 2-D array ``name``."""
@@ -205,7 +213,7 @@ class _RowCode:
         """data[p:p + GROUP] as a <GROUP x T> vector."""
         small = ir.VectorType(self.element, GROUP)
         pointer = self.builder.bitcast(self.builder.gep(self.argument("data").data, [p]), small.as_pointer())
-        return self.builder.load(pointer, align=self.alignment)
+        return self.builder.load(pointer, align=self.itemsize)
 
     def keep_group(self, p, dots):
         """kept[p - base:p - base + GROUP] = dots, as float64."""
@@ -227,7 +235,7 @@ class _RowCode:
         taken as ``last``)."""
         builder = self.builder
         prefetch = self._function("llvm.prefetch.p0", ir.VoidType(), [_BYTE_POINTER, _I32, _I32, _I32])
-        row_end = builder.mul(builder.sub(self.r, _I64(1)), _I64(self.alignment))
+        row_end = builder.mul(builder.sub(self.r, _I64(1)), _I64(self.itemsize))
         for t in range(GROUP):
             q = builder.add(p, _I64(PREFETCH_AHEAD + t))
             q = builder.select(builder.icmp_signed("<", q, last), q, last)
@@ -349,7 +357,7 @@ def narrow_row_sum(typingctx, indices, data, start, end, B, out, i, accumulate, 
     """out[i, :r] = the sum of data[p] * B[indices[p], :r] over p in
     start..end-1 (out[i] += it with ``accumulate``), for B of r <= LANES
     columns; ``last`` (the chunk's last stored entry) bounds the prefetches,
-    made where ``far``. The caller checks :func:`is_narrow`."""
+    made where ``far``. The caller checks :func:`is_narrow` and :func:`contiguous_rows`."""
 
     def body(code):
         def entry(p, sums):
