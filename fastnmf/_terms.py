@@ -53,27 +53,31 @@ HELD_ROW_MULTIPLE = 8  # held tiles' rows, evened out, are rounded up to a multi
 HALS_PRODUCT_ROWS = 128  # rows of V (or V^T) per BLAS call in dense HALS's products (evened out), made so
 HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
-BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block
-MIN_SPLIT_BYTES = 8 << 20  # a smaller B is gathered from whole
+BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block; a B of this size or less is gathered from whole
 MAX_BLOCKS = 32
 DGEMM_TRANSPOSED_MAX_RANK = 16  # dense_product's other orientation in float64 up to this r
 
 
 def column_blocks(n_cols, r, itemsize):
     """Column boundaries [0, ..., n_cols] for the product of a CSR matrix
-    with an n_cols x r factor B: one block while B is under
-    MIN_SPLIT_BYTES, else blocks whose rows of B take about BLOCK_BYTES.
+    with an n_cols x r factor B: blocks whose rows of B take at most about
+    BLOCK_BYTES, one block for a B of that size or less.
 
     A sparse product gathers rows of B in the order of X's column indices,
     which is random; once B outgrows a core's cache most gathers go to
     memory. Taking X one column block at a time over all rows keeps the
     slice of B being gathered in cache. Measured, one thread, the W side of
     the 3M matrix (B = H^T, 50,000 rows): r = 50, 1.9-2.4x faster with 4 or
-    8 blocks (float32 and float64); r = 10, float32 (2 MB) 1.3x faster,
-    float64 (4 MB) 0.87x, hence the threshold.
+    8 blocks (float32 and float64). Factors of 2.5 to 8 MiB were gathered
+    whole until 2026-12-07 (a 4 MB float64 factor, r = 10, had been 0.87x
+    as fast in blocks on a processor with 32 MiB of L3 per 8 cores); on the
+    Intel Xeon of docs/performance.md (2 MiB of L2 per core) blocks made
+    the CSR kernels 1.08-1.84x faster there on one thread, 0.96-1.87x on
+    two (docs/kernel_log.md, "Column blocks from 2.5 MiB"). The split is
+    made once per fit: 40-140 ms for a side of the 3M matrix.
     """
     size = n_cols * r * itemsize
-    count = 1 if size < MIN_SPLIT_BYTES else min(MAX_BLOCKS, -(-size // BLOCK_BYTES))
+    count = min(MAX_BLOCKS, max(1, -(-size // BLOCK_BYTES)))
     return np.linspace(0, n_cols, count + 1).round().astype(np.int64)
 
 

@@ -59,14 +59,14 @@ def test_csr_product_by_column_blocks(n_blocks, dtype, n_threads):
 
 
 def test_column_blocks_split_only_large_factors():
-    from fastnmf._terms import BLOCK_BYTES, MAX_BLOCKS, MIN_SPLIT_BYTES, column_blocks
+    from fastnmf._terms import BLOCK_BYTES, MAX_BLOCKS, column_blocks
 
     for n, r, itemsize in [(0, 3, 8), (1, 1, 4), (50_000, 50, 8), (50_000, 10, 4), (10**7, 100, 8)]:
         edges = column_blocks(n, r, itemsize)
         assert edges[0] == 0 and edges[-1] == n
         assert (np.diff(edges) >= 0).all()
         assert 1 <= len(edges) - 1 <= MAX_BLOCKS
-        if n * r * itemsize < MIN_SPLIT_BYTES:
+        if n * r * itemsize <= BLOCK_BYTES:
             assert len(edges) == 2
     assert len(column_blocks(50_000, 50, 8)) - 1 == -(-50_000 * 50 * 8 // BLOCK_BYTES)
 
@@ -282,16 +282,19 @@ def test_csr_kernels_every_group_remainder(dtype):
     assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype))
 
 
+@pytest.mark.parametrize("r", [8, 40])
 @pytest.mark.parametrize("chunks", ["balanced", "per-row"])
-def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
+def test_csr_kernels_with_prefetching(chunks, r, dtype, n_threads):
     """A factor B of PREFETCH_MIN_BYTES or more makes the CSR kernels
-    prefetch the rows of later entries; the results are the twins', and
-    with one chunk per row every chunk's last entries take the clamp at the
-    chunk's end (a prefetch must not read past the chunk's indices)."""
+    prefetch the rows of later entries (r = 8: the narrow path's; 40: the
+    loops', and the masked kernel's wide path, which prefetches every cache
+    line of a row); the results are the twins', and with one chunk per row
+    every chunk's last entries take the clamp at the chunk's end (a
+    prefetch must not read past the chunk's indices)."""
     from fastnmf._kernels.rows import PREFETCH_MIN_BYTES
 
     rng = np.random.default_rng(7)
-    m, n, r = 30, 9_000, 8
+    m, n = 30, 9_000
     X = sp.random(m, n, density=0.01, random_state=rng, format="csr", dtype=np.float64)
     X.data = (X.data + 0.5).astype(dtype)
     X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
@@ -332,16 +335,18 @@ def test_csr_kernels_with_prefetching(chunks, dtype, n_threads):
         assert_allclose(parts.sum(), ref_loss, rtol=rtol_for(dtype), err_msg=where)
 
 
-@pytest.mark.parametrize("r", [1, 15, 16, 17, 40])
+@pytest.mark.parametrize("r", [1, 15, 16, 17, 32, 33, 64, 65])
 def test_csr_kernels_narrow_and_wide_rank(r, dtype, n_threads):
-    """Up to LANES columns the CSR product and the KL numerator take the
-    narrow path (vector registers, :mod:`fastnmf._kernels.narrow`), above
-    it the loops; both against the twins, at the boundary too, with rows of
-    every remainder of a group, with and without the objective, and
-    accumulating as column blocks do."""
-    from fastnmf._kernels.narrow import LANES
+    """Up to LANES columns the CSR product, the KL numerator and the masked
+    kernel take the narrow path (vector registers,
+    :mod:`fastnmf._kernels.narrow`), above it the loops, except the masked
+    kernel's wide path from WIDE_MIN to WIDE columns. All against the
+    twins, on both sides of each boundary, with rows of every remainder of
+    a group, with and without the objective, and accumulating as column
+    blocks do."""
+    from fastnmf._kernels.narrow import LANES, WIDE, WIDE_MIN
 
-    assert 16 == LANES  # the parameters straddle it
+    assert (16, 33, 64) == (LANES, WIDE_MIN, WIDE)  # the parameters straddle them
     lengths = np.arange(30) % 10
     indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     rng = np.random.default_rng(r)
@@ -370,7 +375,7 @@ def test_csr_kernels_narrow_and_wide_rank(r, dtype, n_threads):
     K.csr_sampled_numerator(indptr, indices, data, A, B, dtype.type(1.0), eps, bounds, out, parts, False, True)
     assert_close(out, 2 * ref, dtype)
     none = np.empty(0, dtype)
-    for beta in (2.0, 1.0):  # the masked kernel's narrow path: unit weights, Frobenius and KL
+    for beta in (2.0, 1.0):  # the masked kernel's narrow and wide paths: unit weights, Frobenius and KL
         ref_num, ref_den, ref_loss = naive.csr_observed_terms(indptr, indices, data, none, A, B, beta)
         for with_loss in (True, False):
             where = f"observed, beta = {beta}, with_loss={with_loss}"
@@ -451,7 +456,6 @@ def test_column_blocks_leave_a_fit_unchanged(case, monkeypatch):
         options["mask"] = V.copy()
         options["mask"].data = rng.random(V.nnz) * 2
     whole = fastnmf.nmf(V, 4, **options)
-    monkeypatch.setattr(terms, "MIN_SPLIT_BYTES", 0)
     monkeypatch.setattr(terms, "BLOCK_BYTES", 200)  # several blocks of a 60 x 4 factor
     assert len(terms.column_blocks(60, 4, 8)) - 1 > 2
     blocked = fastnmf.nmf(V, 4, **options)

@@ -67,7 +67,15 @@ from numba import prange
 from .._jit import block_kernel, first_class, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
 from .fpmode import restore_fp_mode, subnormals_off
-from .narrow import contiguous_rows, is_narrow, narrow_kl_row, narrow_observed_row, narrow_row_sum
+from .narrow import (
+    contiguous_rows,
+    is_narrow,
+    is_wide,
+    narrow_kl_row,
+    narrow_observed_row,
+    narrow_row_sum,
+    wide_observed_row,
+)
 from .rows import (
     GROUP,
     add_four_rows,
@@ -406,9 +414,11 @@ def observed_rows(
     # weightless entry (it may be NaN).
     frobenius = unit and beta == one + one
     kl = unit and beta == one
-    narrow = (frobenius or kl) and is_narrow(B) and contiguous_rows(A) and contiguous_rows(num) and contiguous_rows(den)
+    vectors = (frobenius or kl) and contiguous_rows(A) and contiguous_rows(num) and contiguous_rows(den)
+    narrow = vectors and is_narrow(B)
+    wide = vectors and is_wide(B)
     # the products ab kept for the objective, taken after each chunk
-    keep = with_loss and (kl or (frobenius and narrow))
+    keep = with_loss and (kl or (frobenius and (narrow or wide)))
     far = far_rows(B)
     for c in range(c0, c1):
         first, after = bounds[c], bounds[c + 1]
@@ -420,6 +430,12 @@ def observed_rows(
             if narrow:
                 start, end = indptr[i], indptr[i + 1]
                 narrow_observed_row(
+                    indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
+                )
+                continue
+            if wide:
+                start, end = indptr[i], indptr[i + 1]
+                wide_observed_row(
                     indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
                 )
                 continue

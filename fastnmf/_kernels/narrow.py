@@ -1,6 +1,8 @@
 """A row of a CSR matrix times a narrow factor: r at most :data:`LANES`
 columns, so that a row of B fits one vector register (float32 with
-AVX-512) or two.
+AVX-512) or two; and, for the masked kernel, the wide path: r from
+:data:`WIDE_MIN` to :data:`WIDE`, a row in :data:`WIDE_REGISTERS` such
+vectors.
 
 The loops of :mod:`fastnmf._kernels.rows` leave r to LLVM's loop
 vectorizer, which does not know it when compiling: at r = 10 it runs a
@@ -24,11 +26,21 @@ Xeon with AVX-512 of docs/performance.md), 0.5M nonzeros, r = 10, 1 and 2
 threads: the product X @ B 1.87-1.99x / 1.41-1.44x faster, the KL
 numerator 2.11-2.18x / 1.41-1.75x (1.50-1.65x / 1.16-1.44x with the
 objective), the masked kernel 2.16-2.44x / 1.38-1.81x; r = 16 1.63-2.34x /
-1.29-1.88x; r = 50, which keeps the loops, 0.96-1.09x. The same code in C
+1.29-1.88x; r = 50, which kept the loops, 0.96-1.09x. The same code in C
 with AVX-512 intrinsics (gcc -O3) ran in the same time on one thread. LLVM
 lowers the masked loads and stores for whatever processor it compiles for
 (two AVX2 instructions each where there is no AVX-512, scalar code on
 older processors), so the results do not depend on it.
+
+The wide path keeps one set of sums (the two sums' 2 WIDE_REGISTERS
+vectors are independent chains enough, and four sets would not fit the
+registers) and prefetches every cache line of a row. The masked kernel
+alone against the loops, r = 50, 0.5M and 3M nonzeros, 1 and 2 threads,
+both sides (the fastest of two medians of 101 calls; 2026-12-07, the
+same machine): float32 1.69-2.28x faster, float64 1.17-1.47x (entries
+taken one at a time there, see :func:`_observed_row`). The same algorithm
+in C with AVX-512 intrinsics was 2.5-3.5x faster than the loops in C, in
+float32 on one thread.
 
 Sums are added in a different order from the loops (four chains, then
 (s0 + s1) + (s2 + s3); a dot product's lanes by halves), so the two paths
@@ -45,10 +57,14 @@ from .._jit import inlined_kernel
 from .rows import GROUP, PREFETCH_AHEAD
 
 LANES = 16  # the widest r of the narrow path: a float32 row of B is one 512-bit register
+WIDE_REGISTERS = 4  # vectors of LANES lanes per row on the masked kernel's wide path
+WIDE = LANES * WIDE_REGISTERS  # the widest r of the wide path
+WIDE_MIN = 2 * LANES + 1  # and its narrowest: below it half its vectors would be idle
 assert GROUP == 4  # the accumulators and group_dots take a group's entries in pairs of pairs
 
 _I32, _I64 = ir.IntType(32), ir.IntType(64)
 _BYTE_POINTER = ir.IntType(8).as_pointer()
+_LINE = 64  # bytes in a cache line
 _REDUCE_FLAGS = ("reassoc", "nsz")  # a dot product's lanes added in any order, as the loops' fastmath allows
 
 
@@ -58,6 +74,14 @@ def is_narrow(B):
     path needs of the factor it gathers (the other 2-D arrays it reads or
     writes need contiguous rows too: :func:`contiguous_rows`)."""
     return B.shape[1] <= LANES and contiguous_rows(B)
+
+
+@inlined_kernel
+def is_wide(B):
+    """Whether B has WIDE_MIN to WIDE columns and contiguous rows: the wide
+    path, a row of B in WIDE_REGISTERS vectors. (At r = 20 the wide path
+    was 0.66x as fast as the loops in float64, 3M nonzeros, 2 threads.)"""
+    return WIDE_MIN <= B.shape[1] <= WIDE and contiguous_rows(B)
 
 
 @inlined_kernel
@@ -76,10 +100,15 @@ def _halvings(n):
 
 class _RowCode:
     """What the generated code of one call needs: the vector type, the lane
-    mask, and pointers into the arrays."""
+    masks, and pointers into the arrays.
 
-    def __init__(self, context, builder, signature, args, names):
+    A row (of B, of A, of a sum) is a tuple of ``registers`` vectors of
+    LANES lanes: lanes 0..LANES-1 of the row, then LANES..2 LANES-1, and so
+    on; lanes r and up are zero, and neither read nor written."""
+
+    def __init__(self, context, builder, signature, args, names, registers):
         self.builder = builder
+        self.registers = registers
         self.values = {}
         for name, array_type, value in zip(names, signature.args, args):
             if isinstance(array_type, types.Array):
@@ -96,9 +125,13 @@ class _RowCode:
         self.r = B_shape[1]
         self.B_base = builder.ptrtoint(B.data, _I64)
         self.B_row_bytes = cgutils.unpack_tuple(builder, B.strides)[0]
-        lanes = ir.Constant(ir.VectorType(_I64, LANES), list(range(LANES)))
-        self.mask = builder.icmp_unsigned("<", lanes, self.splat(self.r))
+        r = self.splat(self.r)
+        self.masks = []
+        for v in range(registers):
+            lanes = ir.Constant(ir.VectorType(_I64, LANES), list(range(v * LANES, (v + 1) * LANES)))
+            self.masks.append(builder.icmp_unsigned("<", lanes, r))
         self.zero = ir.Constant(self.vector, None)
+        self.zero_row = (self.zero,) * registers
 
     def scalar(self, name, to=types.int64):
         kind, value = self.values[name]
@@ -120,23 +153,35 @@ class _RowCode:
     def _suffix(self):
         return f"v{LANES}f{self.itemsize * 8}"
 
-    def load_row(self, row_address):
-        """The first r entries of the row at byte address ``row_address`` (an
-        int64), the other lanes zero."""
+    def _vector_pointers(self, row_address):
+        """Pointers to the vectors of the row at byte address ``row_address``
+        (an int64), with their lane masks."""
         pointer_type = self.vector.as_pointer()
-        load = self._function(
-            f"llvm.masked.load.{self._suffix()}.p0", self.vector, [pointer_type, _I32, self.mask.type, self.vector]
-        )
-        pointer = self.builder.inttoptr(row_address, pointer_type)
-        return self.builder.call(load, [pointer, _I32(self.itemsize), self.mask, self.zero])
+        for v, mask in enumerate(self.masks):
+            address = self.builder.add(row_address, _I64(v * LANES * self.itemsize)) if v else row_address
+            yield self.builder.inttoptr(address, pointer_type), mask
 
-    def store_row(self, value, row_address):
-        pointer_type = self.vector.as_pointer()
-        store = self._function(
-            f"llvm.masked.store.{self._suffix()}.p0", ir.VoidType(), [self.vector, pointer_type, _I32, self.mask.type]
+    def load_row(self, row_address):
+        """The first r entries of the row at byte address ``row_address``, the
+        other lanes zero."""
+        load = self._function(
+            f"llvm.masked.load.{self._suffix()}.p0",
+            self.vector,
+            [self.vector.as_pointer(), _I32, self.masks[0].type, self.vector],
         )
-        pointer = self.builder.inttoptr(row_address, pointer_type)
-        self.builder.call(store, [value, pointer, _I32(self.itemsize), self.mask])
+        return tuple(
+            self.builder.call(load, [pointer, _I32(self.itemsize), mask, self.zero])
+            for pointer, mask in self._vector_pointers(row_address)
+        )
+
+    def store_row(self, row, row_address):
+        store = self._function(
+            f"llvm.masked.store.{self._suffix()}.p0",
+            ir.VoidType(),
+            [self.vector, self.vector.as_pointer(), _I32, self.masks[0].type],
+        )
+        for value, (pointer, mask) in zip(row, self._vector_pointers(row_address)):
+            self.builder.call(store, [value, pointer, _I32(self.itemsize), mask])
 
     def row_address(self, name, i):
         """The byte address of row ``i`` (int64) of the 2-D array ``name``."""
@@ -155,14 +200,30 @@ class _RowCode:
     def B_row_address(self, p):
         return self.builder.add(self.B_base, self.builder.mul(self.column(p), self.B_row_bytes))
 
-    def fmuladd(self, a, b, c):
+    def _fmuladd(self, a, b, c):
         function = self._function(f"llvm.fmuladd.{self._suffix()}", self.vector, [self.vector] * 3)
         return self.builder.call(function, [a, b, c])
 
+    def fmuladd(self, c, row, total):
+        """total + c * row, for a row ``total`` and a vector ``c`` (the same
+        value in every lane)."""
+        return tuple(self._fmuladd(c, b, t) for b, t in zip(row, total))
+
+    def add(self, x, y):
+        return tuple(self.builder.fadd(a, b) for a, b in zip(x, y))
+
+    def _products(self, a, b):
+        """a * b, the row's vectors added together: one vector whose lanes sum
+        to a . b."""
+        product = self.builder.fmul(a[0], b[0], flags=_REDUCE_FLAGS)
+        for x, y in zip(a[1:], b[1:]):
+            product = self._fmuladd(x, y, product)
+        return product
+
     def dot(self, a, b):
-        """The sum of the lanes of a * b, in the working dtype."""
+        """The dot product of the rows a and b, in the working dtype."""
         reduce = self._function(f"llvm.vector.reduce.fadd.{self._suffix()}", self.element, [self.element, self.vector])
-        product = self.builder.fmul(a, b, flags=_REDUCE_FLAGS)
+        product = self._products(a, b)
         return self.builder.call(reduce, [ir.Constant(self.element, 0.0), product], fastmath=_REDUCE_FLAGS)
 
     def group_dots(self, a, rows):
@@ -186,7 +247,7 @@ class _RowCode:
             return builder.fadd(builder.shuffle_vector(x, y, mask_a), builder.shuffle_vector(x, y, mask_b),
                                 flags=_REDUCE_FLAGS)  # fmt: skip
 
-        products = [builder.fmul(a, b, flags=_REDUCE_FLAGS) for b in rows]
+        products = [self._products(a, b) for b in rows]
         # halves: [p0 lo + p0 hi | p1 lo + p1 hi], the same for p2 and p3
         low = [*range(half), *range(LANES, LANES + half)]
         high = [*range(half, LANES), *range(LANES + half, 2 * LANES)]
@@ -230,9 +291,10 @@ class _RowCode:
         return self.builder.select(self.builder.fcmp_ordered(">", eps, dots), eps, dots)
 
     def prefetch_group(self, p, last):
-        """Prefetch the first and last byte of the rows of B that entries
-        p + PREFETCH_AHEAD ... + GROUP - 1 gather (entries past ``last``
-        taken as ``last``)."""
+        """Prefetch the rows of B that entries p + PREFETCH_AHEAD ... +
+        GROUP - 1 gather (entries past ``last`` taken as ``last``): each
+        row's first and last byte, and on the wide path every 64th byte
+        between them, so every cache line the row touches."""
         builder = self.builder
         prefetch = self._function("llvm.prefetch.p0", ir.VoidType(), [_BYTE_POINTER, _I32, _I32, _I32])
         row_end = builder.mul(builder.sub(self.r, _I64(1)), _I64(self.itemsize))
@@ -240,16 +302,23 @@ class _RowCode:
             q = builder.add(p, _I64(PREFETCH_AHEAD + t))
             q = builder.select(builder.icmp_signed("<", q, last), q, last)
             start = self.B_row_address(q)
-            for address in (start, builder.add(start, row_end)):
+            # the lines between a row's first and last byte, on the wide path
+            # (docs/kernel_log.md, "The masked kernel's wide path"); the narrow
+            # path keeps the two prefetches it was measured with
+            wide_row_bytes = self.registers * LANES * self.itemsize if self.registers > 1 else 0
+            offsets = [_I64(k) for k in range(_LINE, wide_row_bytes - 1, _LINE)]
+            offsets = [builder.select(builder.icmp_signed("<", k, row_end), k, row_end) for k in offsets]
+            for address in (start, *(builder.add(start, k) for k in offsets), builder.add(start, row_end)):
                 # a read (0), to be kept in every level of cache (3), of data (1)
                 builder.call(prefetch, [builder.inttoptr(address, _BYTE_POINTER), _I32(0), _I32(3), _I32(1)])
 
-    def row_loop(self, start, end, last, far, entry, count=1, group=None):
+    def row_loop(self, start, end, last, far, entry, count=1, group=None, sets=GROUP):
         """Run ``entry(p, sums) -> sums`` over the stored entries start..end-1,
-        ``sums`` a tuple of ``count`` vectors: GROUP sets of sums, entry
-        p + t of a group on set t, the rest on the first set. ``group(p,
-        sets) -> sets``, if given, takes the GROUP entries from p at once
-        instead. Returns the sets added together, (s0 + s1) + (s2 + s3)."""
+        ``sums`` a tuple of ``count`` rows: ``sets`` sets of sums (GROUP or
+        1), entry p + t of a group on set t % sets (:func:`_spread`), the
+        rest on the first set. ``group(p, sets) -> sets``, if given, takes
+        the GROUP entries from p at once instead. Returns the sets added
+        together, (s0 + s1) + (s2 + s3) with GROUP sets."""
         builder = self.builder
         grouped = builder.add(start, builder.mul(builder.sdiv(builder.sub(end, start), _I64(GROUP)), _I64(GROUP)))
         before = builder.block
@@ -261,26 +330,26 @@ class _RowCode:
         builder.branch(group_head)
 
         def phis(incoming, block):
-            values = tuple(builder.phi(self.vector) for _ in range(count))
-            for phi, value in zip(values, incoming):
-                phi.add_incoming(value, block)
+            values = tuple(tuple(builder.phi(self.vector) for _ in row) for row in incoming)
+            close(values, incoming, block)
             return values
 
         def close(values, updated, block):
-            for phi, value in zip(values, updated):
-                phi.add_incoming(value, block)
+            for row, new_row in zip(values, updated):
+                for phi, value in zip(row, new_row):
+                    phi.add_incoming(value, block)
 
         builder.position_at_end(group_head)
         p = builder.phi(_I64)
         p.add_incoming(start, before)
-        sets = [phis((self.zero,) * count, before) for _ in range(GROUP)]
+        sets = [phis((self.zero_row,) * count, before) for _ in range(sets)]
         builder.cbranch(builder.icmp_signed("<", p, grouped), group_body, rest_head)
 
         builder.position_at_end(group_body)
         with builder.if_then(far):
             self.prefetch_group(p, last)
         if group is None:
-            updated = [entry(builder.add(p, _I64(t)), sums) for t, sums in enumerate(sets)]
+            updated = _spread(sets, lambda t, sums: entry(builder.add(p, _I64(t)), sums))
         else:
             updated = group(p, sets)
         p.add_incoming(builder.add(p, _I64(GROUP)), builder.block)
@@ -301,7 +370,9 @@ class _RowCode:
         builder.branch(rest_head)
 
         builder.position_at_end(done)
-        return tuple(builder.fadd(builder.fadd(a, b), builder.fadd(c, d)) for a, b, c, d in zip(rest, *sets[1:]))
+        if len(sets) == 1:
+            return rest
+        return tuple(self.add(self.add(a, b), self.add(c, d)) for a, b, c, d in zip(rest, *sets[1:]))
 
     def keep(self, p, ab):
         """kept[p - base] = ab, as float64 (for the objective, taken after the chunk)."""
@@ -320,26 +391,37 @@ class _RowCode:
         address = self.row_address(name, i)
         with builder.if_else(self.argument("accumulate")) as (added, written):
             with added:
-                self.store_row(builder.fadd(total, self.load_row(address)), address)
+                self.store_row(self.add(total, self.load_row(address)), address)
             with written:
                 self.store_row(total, address)
 
 
-def _generate(names, body):
+def _spread(sets, update):
+    """``update(t, sums) -> sums`` for the entries t = 0..GROUP-1 of a group:
+    entry t on set t with GROUP sets (independent chains), every entry on
+    the one set otherwise."""
+    updated = list(sets)
+    for t in range(GROUP):
+        s = t % len(updated)
+        updated[s] = update(t, updated[s])
+    return updated
+
+
+def _generate(names, body, registers):
     """The code generator of an intrinsic with arguments ``names``: ``body(code)``
-    on a :class:`_RowCode` of the call."""
+    on a :class:`_RowCode` of the call, rows of ``registers`` vectors."""
 
     def codegen(context, builder, signature, args):
-        body(_RowCode(context, builder, signature, args, names))
+        body(_RowCode(context, builder, signature, args, names, registers))
         return context.get_dummy_value()
 
     return codegen
 
 
-def _loop(code, entry, count=1, group=None):
+def _loop(code, entry, count=1, group=None, sets=GROUP):
     """:meth:`_RowCode.row_loop` over the call's stored entries start..end-1."""
     start, end, last = code.scalar("start"), code.scalar("end"), code.scalar("last")
-    return code.row_loop(start, end, last, code.argument("far"), entry, count, group)
+    return code.row_loop(start, end, last, code.argument("far"), entry, count, group, sets)
 
 
 def _gather_group(code, a, p):
@@ -368,7 +450,7 @@ def narrow_row_sum(typingctx, indices, data, start, end, B, out, i, accumulate, 
         code.store("out", total, code.scalar("i"))
 
     names = ("indices", "data", "start", "end", "B", "out", "i", "accumulate", "last", "far")
-    return types.void(indices, data, start, end, B, out, i, accumulate, last, far), _generate(names, body)
+    return types.void(indices, data, start, end, B, out, i, accumulate, last, far), _generate(names, body, 1)
 
 
 @intrinsic
@@ -397,9 +479,7 @@ def narrow_kl_row(typingctx, indices, data, start, end, A, i, B, eps, out, kept,
         def group(p, sets):
             rows, dots = _gather_group(code, a, p)
             coefficients = builder.fdiv(code.group_values(p), code.clamp_group(dots))
-            return [
-                (code.fmuladd(code.lane(coefficients, t), b, total),) for t, (b, (total,)) in enumerate(zip(rows, sets))
-            ]
+            return _spread(sets, lambda t, sums: (code.fmuladd(code.lane(coefficients, t), rows[t], sums[0]),))
 
         (total,) = _loop(code, entry, group=group)
         code.store("out", total, i)
@@ -407,72 +487,93 @@ def narrow_kl_row(typingctx, indices, data, start, end, A, i, B, eps, out, kept,
     names = ("indices", "data", "start", "end", "A", "i", "B", "eps", "out", "kept", "base", "with_loss",
              "accumulate", "last", "far")  # fmt: skip
     signature = types.void(indices, data, start, end, A, i, B, eps, out, kept, base, with_loss, accumulate, last, far)
-    return signature, _generate(names, body)
+    return signature, _generate(names, body, 1)
 
 
-@intrinsic
-def narrow_observed_row(typingctx, indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss,
-                        accumulate, last, far):  # fmt: skip
-    """The masked update's row with unit weights: num[i, :r] and den[i, :r]
-    the sums over p in start..end-1, j = indices[p], ab = A[i] . B[j], of
+def _observed_row(registers, sets):
+    """The masked update's row for rows of B in ``registers`` vectors, the
+    sums in ``sets`` sets (:meth:`_RowCode.row_loop`)."""
 
-    - Frobenius: data[p] * B[j] and ab * B[j];
-    - Kullback-Leibler (``kl``): data[p] / max(ab, eps) * B[j] and B[j]
+    @intrinsic
+    def observed_row(typingctx, indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss,
+                     accumulate, last, far):  # fmt: skip
+        """The masked update's row with unit weights: num[i, :r] and den[i, :r]
+        the sums over p in start..end-1, j = indices[p], ab = A[i] . B[j], of
 
-    (added to num[i] and den[i] with ``accumulate``). With ``with_loss``
-    each ab, as float64, in kept[p - base]; otherwise as
-    :func:`narrow_row_sum`."""
+        - Frobenius: data[p] * B[j] and ab * B[j];
+        - Kullback-Leibler (``kl``): data[p] / max(ab, eps) * B[j] and B[j]
 
-    def body(code):
-        builder = code.builder
-        i = code.scalar("i")
-        a = code.load_row(code.row_address("A", i))
+        (added to num[i] and den[i] with ``accumulate``). With ``with_loss``
+        each ab, as float64, in kept[p - base]; otherwise as
+        :func:`narrow_row_sum`."""
 
-        def gathered(p):
-            b = code.load_row(code.B_row_address(p))
-            ab = code.dot(a, b)
-            with builder.if_then(code.argument("with_loss")):
-                code.keep(p, ab)
-            return b, ab
+        def body(code):
+            builder = code.builder
+            i = code.scalar("i")
+            a = code.load_row(code.row_address("A", i))
 
-        def frobenius(p, sums):
-            b, ab = gathered(p)
-            return code.fmuladd(code.splat(code.value(p)), b, sums[0]), code.fmuladd(code.splat(ab), b, sums[1])
+            def gathered(p):
+                b = code.load_row(code.B_row_address(p))
+                ab = code.dot(a, b)
+                with builder.if_then(code.argument("with_loss")):
+                    code.keep(p, ab)
+                return b, ab
 
-        def kullback_leibler(p, sums):
-            b, ab = gathered(p)
-            coefficient = builder.fdiv(code.value(p), code.clamp(ab))
-            return code.fmuladd(code.splat(coefficient), b, sums[0]), builder.fadd(sums[1], b)
+            def frobenius(p, sums):
+                b, ab = gathered(p)
+                return code.fmuladd(code.splat(code.value(p)), b, sums[0]), code.fmuladd(code.splat(ab), b, sums[1])
 
-        def frobenius_group(p, sets):
-            rows, dots = _gather_group(code, a, p)
-            values = [code.splat(code.value(builder.add(p, _I64(t)))) for t in range(GROUP)]
-            return [
-                (code.fmuladd(v, b, num), code.fmuladd(code.lane(dots, t), b, den))
-                for t, (v, b, (num, den)) in enumerate(zip(values, rows, sets))
-            ]
+            def kullback_leibler(p, sums):
+                b, ab = gathered(p)
+                coefficient = builder.fdiv(code.value(p), code.clamp(ab))
+                return code.fmuladd(code.splat(coefficient), b, sums[0]), code.add(sums[1], b)
 
-        def kullback_leibler_group(p, sets):
-            rows, dots = _gather_group(code, a, p)
-            coefficients = builder.fdiv(code.group_values(p), code.clamp_group(dots))
-            return [
-                (code.fmuladd(code.lane(coefficients, t), b, num), builder.fadd(den, b))
-                for t, (b, (num, den)) in enumerate(zip(rows, sets))
-            ]
+            def frobenius_group(p, sets):
+                rows, dots = _gather_group(code, a, p)
 
-        with builder.if_else(code.argument("kl")) as (then, otherwise):
-            with then:
-                num, den = _loop(code, kullback_leibler, count=2, group=kullback_leibler_group)
-                code.store("num", num, i)
-                code.store("den", den, i)
-            with otherwise:
-                num, den = _loop(code, frobenius, count=2, group=frobenius_group)
-                code.store("num", num, i)
-                code.store("den", den, i)
+                def update(t, sums):
+                    value = code.splat(code.value(builder.add(p, _I64(t))))
+                    return code.fmuladd(value, rows[t], sums[0]), code.fmuladd(code.lane(dots, t), rows[t], sums[1])
 
-    names = ("indices", "data", "start", "end", "A", "i", "B", "eps", "num", "den", "kept", "base", "kl",
-             "with_loss", "accumulate", "last", "far")  # fmt: skip
-    signature = types.void(
-        indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
-    )
-    return signature, _generate(names, body)
+                return _spread(sets, update)
+
+            def kullback_leibler_group(p, sets):
+                rows, dots = _gather_group(code, a, p)
+                coefficients = builder.fdiv(code.group_values(p), code.clamp_group(dots))
+
+                def update(t, sums):
+                    return code.fmuladd(code.lane(coefficients, t), rows[t], sums[0]), code.add(sums[1], rows[t])
+
+                return _spread(sets, update)
+
+            # A float64 row of WIDE lanes takes eight 512-bit registers: a
+            # group's four rows with A's row and the two sums would spill
+            # (slower than the loops at r = 50), so entries go one at a time
+            by_groups = registers == 1 or code.itemsize < 8
+            with builder.if_else(code.argument("kl")) as (then, otherwise):
+                with then:
+                    group = kullback_leibler_group if by_groups else None
+                    num, den = _loop(code, kullback_leibler, count=2, group=group, sets=sets)
+                    code.store("num", num, i)
+                    code.store("den", den, i)
+                with otherwise:
+                    group = frobenius_group if by_groups else None
+                    num, den = _loop(code, frobenius, count=2, group=group, sets=sets)
+                    code.store("num", num, i)
+                    code.store("den", den, i)
+
+        names = ("indices", "data", "start", "end", "A", "i", "B", "eps", "num", "den", "kept", "base", "kl",
+                 "with_loss", "accumulate", "last", "far")  # fmt: skip
+        signature = types.void(
+            indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
+        )
+        return signature, _generate(names, body, registers)
+
+    return observed_row
+
+
+narrow_observed_row = _observed_row(1, GROUP)  # r <= LANES
+# r in WIDE_MIN..WIDE: a row in WIDE_REGISTERS vectors; the two sums of
+# one set are already 2 WIDE_REGISTERS independent chains, and GROUP sets
+# would not fit the vector registers
+wide_observed_row = _observed_row(WIDE_REGISTERS, 1)
