@@ -58,7 +58,9 @@ For a factor of at most 16 columns (r = 10, the common case), the product,
 the KL numerator and the masked kernel's Frobenius and KL paths take each
 row by the code of :mod:`fastnmf._kernels.narrow` instead of these loops: a
 row of B is one vector there, and the row's sums stay in registers. The
-loops remain for wider factors, weighted entries and other beta.
+masked kernel does the same from 33 to 64 columns (its wide path, a row in
+four vectors). The loops remain for the other widths, weighted entries and
+other beta.
 """
 
 import numpy as np
@@ -427,17 +429,15 @@ def observed_rows(
         last = indptr[after] - 1  # the chunk's last stored entry
         kept = np.empty(last + 1 - base if keep else 0, dtype=np.float64)
         for i in range(first, after):
-            if narrow:
+            if narrow or wide:
                 start, end = indptr[i], indptr[i + 1]
-                narrow_observed_row(
+                arguments = (
                     indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
-                )
-                continue
-            if wide:
-                start, end = indptr[i], indptr[i + 1]
-                wide_observed_row(
-                    indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
-                )
+                )  # fmt: skip
+                if narrow:
+                    narrow_observed_row(*arguments)
+                else:
+                    wide_observed_row(*arguments)
                 continue
             if not accumulate:
                 zero_row(num, i)

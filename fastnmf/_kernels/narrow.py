@@ -132,6 +132,15 @@ class _RowCode:
             self.masks.append(builder.icmp_unsigned("<", lanes, r))
         self.zero = ir.Constant(self.vector, None)
         self.zero_row = (self.zero,) * registers
+        # where prefetch_group touches a row of B: its first and last byte, and
+        # on the wide path every 64th byte between them (docs/kernel_log.md,
+        # "The masked kernel's wide path"); the narrow path keeps the two
+        # prefetches it was measured with
+        row_end = builder.mul(builder.sub(self.r, _I64(1)), _I64(self.itemsize))
+        wide_row_bytes = registers * LANES * self.itemsize if registers > 1 else 0
+        lines = [_I64(k) for k in range(_LINE, wide_row_bytes - 1, _LINE)]
+        lines = [builder.select(builder.icmp_signed("<", k, row_end), k, row_end) for k in lines]
+        self.prefetch_offsets = (_I64(0), *lines, row_end)
 
     def scalar(self, name, to=types.int64):
         kind, value = self.values[name]
@@ -292,25 +301,18 @@ class _RowCode:
 
     def prefetch_group(self, p, last):
         """Prefetch the rows of B that entries p + PREFETCH_AHEAD ... +
-        GROUP - 1 gather (entries past ``last`` taken as ``last``): each
-        row's first and last byte, and on the wide path every 64th byte
-        between them, so every cache line the row touches."""
+        GROUP - 1 gather (entries past ``last`` taken as ``last``), at
+        ``prefetch_offsets`` from each row's start."""
         builder = self.builder
         prefetch = self._function("llvm.prefetch.p0", ir.VoidType(), [_BYTE_POINTER, _I32, _I32, _I32])
-        row_end = builder.mul(builder.sub(self.r, _I64(1)), _I64(self.itemsize))
         for t in range(GROUP):
             q = builder.add(p, _I64(PREFETCH_AHEAD + t))
             q = builder.select(builder.icmp_signed("<", q, last), q, last)
             start = self.B_row_address(q)
-            # the lines between a row's first and last byte, on the wide path
-            # (docs/kernel_log.md, "The masked kernel's wide path"); the narrow
-            # path keeps the two prefetches it was measured with
-            wide_row_bytes = self.registers * LANES * self.itemsize if self.registers > 1 else 0
-            offsets = [_I64(k) for k in range(_LINE, wide_row_bytes - 1, _LINE)]
-            offsets = [builder.select(builder.icmp_signed("<", k, row_end), k, row_end) for k in offsets]
-            for address in (start, *(builder.add(start, k) for k in offsets), builder.add(start, row_end)):
+            for offset in self.prefetch_offsets:
+                address = builder.inttoptr(builder.add(start, offset), _BYTE_POINTER)
                 # a read (0), to be kept in every level of cache (3), of data (1)
-                builder.call(prefetch, [builder.inttoptr(address, _BYTE_POINTER), _I32(0), _I32(3), _I32(1)])
+                builder.call(prefetch, [address, _I32(0), _I32(3), _I32(1)])
 
     def row_loop(self, start, end, last, far, entry, count=1, group=None, sets=GROUP):
         """Run ``entry(p, sums) -> sums`` over the stored entries start..end-1,
