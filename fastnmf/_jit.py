@@ -1,15 +1,17 @@
 """The one place that decides how fastnmf's kernels are compiled.
 
 Every kernel module imports :func:`kernel` (parallel), :func:`block_kernel`,
-:func:`serial_kernel` or :func:`inlined_kernel` from here and never calls
-``numba.njit`` itself, so the options below hold for the whole package:
+:func:`cached_serial_kernel`, :func:`serial_kernel` or :func:`inlined_kernel`
+from here and never calls ``numba.njit`` itself, so the options below hold
+for the whole package:
 
-- ``cache=True`` for the parallel kernels and block kernels: compiled machine
-  code is written next to the sources (or to ``NUMBA_CACHE_DIR``) and reused
-  by later processes, so only the first call on a machine pays the compile
-  cost. The serial helpers are not cached: their code is compiled into each
-  kernel that calls them, so their own cache entries would never be loaded,
-  and ``fastnmf precompile`` (:mod:`fastnmf._precompile`) compiles kernels
+- ``cache=True`` for the parallel kernels, block kernels and the serial
+  kernels that Python calls: compiled machine code is written next to the
+  sources (or to ``NUMBA_CACHE_DIR``) and reused by later processes, so
+  only the first call on a machine pays the compile cost. The serial
+  helpers are not cached: their code is compiled into each kernel that
+  calls them, so their own cache entries would never be loaded, and
+  ``fastnmf precompile`` (:mod:`fastnmf._precompile`) compiles kernels
   in several processes at once, which must not write the same cache files
   (cold compile of every kernel: the same time either way, 27.2-28.7 s).
 - ``fastmath``: only the flags that let LLVM vectorize reductions and fuse
@@ -99,6 +101,14 @@ def serial_kernel(func):
     return njit(parallel=False, cache=False, **_OPTIONS)(func)
 
 
+def cached_serial_kernel(func):
+    """Compile ``func`` as a serial kernel that Python calls: cached (and
+    precompiled) as the parallel kernels are. For work that a parallel loop
+    would not speed up enough to pay for its compile time (each ``prange``
+    loop adds about half a second per dtype)."""
+    return njit(parallel=False, cache=True, **_OPTIONS)(func)
+
+
 def read_only(array):
     """A read-only view of ``array``, for the arguments a kernel only reads.
 
@@ -159,7 +169,10 @@ def inlined_kernel(func):
 # (:func:`read_only`): "R" and "r" a 2-D and a 1-D one of the working dtype
 # (V's values, weights), "I" a 1-D one of the index type (V's indptr and
 # indices: int32, or int64 for 2^31 entries or more), "J" a 1-D int64 one (user
-# or item indices). "F" is a first-class function (a block kernel, below).
+# or item indices); "i" a writable 1-D array of the index type (a copy of V's
+# indices); "W" and "w" 2-D uint32 arrays, read-only and writable (values as
+# raw words, whatever their dtype). "F" is a first-class function (a block
+# kernel, below).
 _FIXED_KINDS = {
     "l": types.Array(types.float64, 1, "C"),
     "L": types.Array(types.float64, 3, "C"),
@@ -167,6 +180,8 @@ _FIXED_KINDS = {
     "k": types.Array(types.int64, 1, "C"),
     "J": types.Array(types.int64, 1, "C", readonly=True),
     "K": types.Array(types.int64, 2, "C"),
+    "W": types.Array(types.uint32, 2, "C", readonly=True),
+    "w": types.Array(types.uint32, 2, "C"),
     "n": types.int64,
     "b": types.boolean,
     "-": types.none,
@@ -179,6 +194,7 @@ def argument_types(kinds, dtype, index=types.int32, functions=()):
     arguments take the types of ``functions``, in order."""
     typed = {
         "I": types.Array(index, 1, "C", readonly=True),
+        "i": types.Array(index, 1, "C"),
         "A": types.Array(dtype, 2, "C"),
         "a": types.Array(dtype, 1, "C"),
         "T": types.Array(dtype, 3, "C"),

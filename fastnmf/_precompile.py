@@ -72,6 +72,7 @@ KERNELS = {
     "gram_parts": Kernel("gram", "AkT", 2.1),
     "gram_parts_widened": Kernel("gram", "AkL", 1.0, dtypes=(types.float32,)),  # float64 takes gram_parts
     "csr_times_dense": Kernel("csr", "IIrAkAb", 1.6),
+    "split_by_columns": Kernel("csr", "IIWWkkKkiww", 0.4, dtypes=(types.float32,)),  # values as raw words
     "row_block_products": Kernel("gram", "RAnA", 1.0),
     "select_rows": Kernel("recommend", "FAJJJKA", 0.9, bodies=("top_k_row",)),
     "top_k_row": Kernel("recommend", "AJJJKAn", 1.5),

@@ -58,6 +58,49 @@ def test_csr_product_by_column_blocks(n_blocks, dtype, n_threads):
         assert_close(out, ref, dtype, err_msg=f"{shape_id}, edges {edges.tolist()}")
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_split_columns_and_transpose_match_scipy(weighted, index_dtype, dtype):
+    """Each column block of split_columns is SciPy's slice of those columns
+    (indices from the block's first column; weights with their entries),
+    with empty blocks, empty rows and empty columns; the transposed copy is
+    SciPy's transpose. Index arrays keep their dtype."""
+    from fastnmf._terms import CSRMatrix
+
+    rng = np.random.default_rng(3)
+    dense = (rng.random((9, 30)) < 0.3) * (1 + rng.random((9, 30)))
+    dense[4] = 0  # an empty row
+    dense[:, 3::7] = 0  # and empty columns
+    X = sp.csr_matrix(dense.astype(dtype))
+    X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    W = X.copy()
+    W.data = rng.random(X.nnz).astype(dtype)
+    matrix = CSRMatrix.from_scipy(X, W.data if weighted else None)
+    for edges in ([0, 30], [0, 11, 30], [0, 0, 4, 4, 17, 29, 30], list(range(31))):
+        blocks = matrix.split_columns(np.array(edges, dtype=np.int64))
+        assert [first for first, _ in blocks] == ([0] if len(edges) == 2 else edges[:-1])
+        for (first, block), last in zip(blocks, edges[1:]):
+            for array, expected in ((block.data, X[:, first:last]), (block.weights, W[:, first:last])):
+                if array is block.weights and not weighted:
+                    assert block.weights.size == 0
+                    continue
+                assert block.shape == expected.shape
+                assert block.indptr.dtype == block.indices.dtype == index_dtype
+                assert_array_equal(block.indptr, expected.indptr)
+                assert_array_equal(block.indices, expected.indices)
+                assert_array_equal(array, expected.data)
+    t = matrix.transposed()
+    assert t.shape == (30, 9) and t.indptr.dtype == t.indices.dtype == index_dtype
+    for array, expected in ((t.data, X.T.tocsr()), (t.weights, W.T.tocsr())):
+        if array is t.weights and not weighted:
+            assert t.weights.size == 0
+            continue
+        expected.sort_indices()
+        assert_array_equal(t.indptr, expected.indptr)
+        assert_array_equal(t.indices, expected.indices)
+        assert_array_equal(array, expected.data)
+
+
 def test_column_blocks_split_only_large_factors():
     from fastnmf._terms import BLOCK_BYTES, MAX_BLOCKS, column_blocks
 

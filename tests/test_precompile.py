@@ -28,12 +28,16 @@ CHEAP = ("predict_pairs", "gram_parts")
 
 
 def parallel_kernels():
-    """{name: dispatcher} of every parallel Numba kernel in fastnmf._kernels."""
+    """{name: dispatcher} of every parallel Numba kernel in fastnmf._kernels,
+    and of every serial one that is cached (fastnmf._jit.cached_serial_kernel)."""
     found = {}
     for module_info in pkgutil.iter_modules(fastnmf._kernels.__path__):
         module = importlib.import_module(f"fastnmf._kernels.{module_info.name}")
         for name, value in vars(module).items():
-            if isinstance(value, numba.core.registry.CPUDispatcher) and value.targetoptions.get("parallel"):
+            if not isinstance(value, numba.core.registry.CPUDispatcher):
+                continue
+            cached = not isinstance(value._cache, numba.core.caching.NullCache)
+            if value.targetoptions.get("parallel") or (cached and value not in _BLOCK_KERNELS):
                 found[name] = value
     return found
 
@@ -107,6 +111,9 @@ def test_signatures_are_those_of_the_calls(monkeypatch, writeable):
             W, H = given(result.W), given(result.H)
             fastnmf.recommend.predict(W, H, given(np.array([0, 1])), given(np.array([2, 3])))
             fastnmf.recommend.top_k(W, H, 2, exclude=X, users=given(np.array([0, 2, 5])))
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("fastnmf._terms.BLOCK_BYTES", 64)  # column blocks: split_by_columns
+                fastnmf.nmf(X, 3, mask="observed", max_iter=2, random_state=0)
     for name, signatures in seen.items():
         expected = {_precompile.signature(name, dtype) for dtype in _precompile.KERNELS[name].dtypes}
         assert signatures, f"{name} was never called"

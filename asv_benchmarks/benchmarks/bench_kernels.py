@@ -156,6 +156,39 @@ class CSRKernels:
         self.call()
 
 
+class CSRCopies:
+    """The two copies of a sparse V that a fit makes before its first
+    iteration: V^T in CSR form (``CSRMatrix.transposed``), and V split into
+    column blocks (``CSRMatrix.split_columns``, the ``split_by_columns``
+    kernel), here always into 4 blocks so that every size times the split
+    (fits split only a factor of more than 2.5 MiB). Both are serial."""
+
+    params = [SIZES, ["transposed", "split_columns"], DTYPES, ["unweighted", "weighted"]]
+    param_names = ["size", "copy", "dtype", "weights"]
+    timeout = 60
+
+    def setup(self, size, copy, dtype, weights):
+        try:
+            from fastnmf._terms import CSRMatrix
+        except ImportError:
+            raise NotImplementedError("this fastnmf has no CSRMatrix") from None
+        V = document_term(size, dtype)
+        self.matrix = CSRMatrix.from_scipy(V, V.data.copy() if weights == "weighted" else None)
+        self.edges = np.linspace(0, V.shape[1], 5).round().astype(np.int64)
+        self.call = getattr(self, "_" + copy)
+        self.call()
+
+    def _transposed(self):
+        self.matrix.transposed()
+
+    def _split_columns(self):
+        self.matrix._blocks = {}  # the split is kept: forget it, so that each call makes it
+        self.matrix.split_columns(self.edges)
+
+    def time_copy(self, *params):
+        self.call()
+
+
 DENSE_TERMS = [
     "kullback-leibler", "kullback-leibler-objective", "itakura-saito", "itakura-saito-objective", 1.5,
     "1.5-objective", 0.5, "0.5-objective", 2.5, "masked-frobenius", "masked-kullback-leibler", "masked-itakura-saito",

@@ -1,7 +1,7 @@
 """Numba kernels. Only arrays and scalars go in: no SciPy objects, strings or
 None. Validation and the choice of kernel live in :mod:`fastnmf._terms`."""
 
-from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense
+from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense, split_by_columns
 from .dense import dense_tile_terms
 from .gram import gram_parts, gram_parts_widened, row_block_products
 from .hals import hals_lanes, hals_rows
@@ -18,4 +18,5 @@ __all__ = [
     "hals_rows",
     "multiplicative_update",
     "row_block_products",
+    "split_by_columns",
 ]

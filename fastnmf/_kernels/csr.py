@@ -66,7 +66,7 @@ other beta.
 import numpy as np
 from numba import prange
 
-from .._jit import block_kernel, first_class, kernel, serial_kernel
+from .._jit import block_kernel, cached_serial_kernel, first_class, kernel, serial_kernel
 from .elementwise import clamp, divergence, divergence_above_zero, kl_log_term, power
 from .fpmode import restore_fp_mode, subnormals_off
 from .narrow import (
@@ -490,3 +490,56 @@ def observed_rows(
         if keep:
             part += _observed_kl(data, base, kept, np.float64(eps)) if kl else _observed_half_squares(data, base, kept)
         loss_parts[c] = part
+
+
+@cached_serial_kernel
+def split_by_columns(
+    indptr, indices, data, weights, column_block, firsts, block_indptr, starts, out_indices, out_data, out_weights
+):  # fmt: skip
+    """X's stored entries regrouped by blocks of columns, for
+    :meth:`fastnmf._terms.CSRMatrix.split_columns`: column j is in block
+    ``column_block[j]``, whose first column is ``firsts[b]``.
+
+    Block b's entries go to ``starts[b]..starts[b + 1] - 1`` of the ``out_``
+    arrays, each row's in X's order, their column indices counted from the
+    block's first column; its row pointers, counted from its first entry, to
+    ``block_indptr[b]``. ``block_indptr`` and ``starts`` must hold zeros on
+    entry. Weights (if any) follow their entries.
+
+    The values and weights come as raw 32-bit words, one row of ``data``
+    per entry (one word for float32, two for float64), so that one compiled
+    kernel serves both dtypes: the split is made once per fit, and its
+    compile counts with every kernel's (0.5 s in ``fastnmf precompile``,
+    0.7 s compiled for each dtype).
+
+    One pass counts each row's entries in each block, the counts become row
+    pointers, and a second pass copies the entries. Serial: with a parallel
+    loop for each pass (compiled for each dtype), a side of the 15M matrix
+    in 2 blocks took 63 against 117 ms on 2 threads, but 2.6 against 1.0 s
+    to compile."""
+    blocks = block_indptr.shape[0]
+    m = block_indptr.shape[1] - 1
+    words = data.shape[1]
+    for i in range(m):
+        for p in range(indptr[i], indptr[i + 1]):
+            block_indptr[column_block[indices[p]], i + 1] += 1
+    for b in range(blocks):
+        for i in range(m):
+            block_indptr[b, i + 1] += block_indptr[b, i]
+        starts[b + 1] = starts[b] + block_indptr[b, m]
+    weighted = weights.shape[0] > 0
+    cursor = np.empty(blocks, dtype=np.int64)
+    for i in range(m):
+        for b in range(blocks):
+            cursor[b] = starts[b] + block_indptr[b, i]
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            b = column_block[j]
+            q = cursor[b]
+            out_indices[q] = j - firsts[b]
+            for k in range(words):
+                out_data[q, k] = data[p, k]
+            if weighted:
+                for k in range(words):
+                    out_weights[q, k] = weights[p, k]
+            cursor[b] = q + 1
