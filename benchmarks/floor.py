@@ -220,8 +220,8 @@ class KernelTimer:
     """Calls one fastnmf CSR kernel on prepared arrays (W side or H side)."""
 
     def __init__(self, kind, X, A, B, with_loss=False):
+        from fastnmf._csr import CSRMatrix
         from fastnmf._epsilon import EPS
-        from fastnmf._terms import CSRMatrix
 
         self.kind = kind
         self.A, self.B = A, B
@@ -230,7 +230,7 @@ class KernelTimer:
         self.with_loss = with_loss
 
     def __call__(self):
-        from fastnmf._terms import csr_product, observed_terms, sampled_numerator
+        from fastnmf._csr import csr_product, observed_terms, sampled_numerator
 
         # As fits call the kernels: by column blocks when B is large.
         if self.kind == "frobenius":

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._terms import CSRMatrix, DenseTerms, ObservedTerms, SparseTerms
+from ._csr import CSRMatrix
+from ._terms import DenseTerms, ObservedTerms, SparseTerms
 from ._validation import check_compressed_structure, check_matrix
 
 

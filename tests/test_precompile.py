@@ -112,7 +112,7 @@ def test_signatures_are_those_of_the_calls(monkeypatch, writeable):
             fastnmf.recommend.predict(W, H, given(np.array([0, 1])), given(np.array([2, 3])))
             fastnmf.recommend.top_k(W, H, 2, exclude=X, users=given(np.array([0, 2, 5])))
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr("fastnmf._terms.BLOCK_BYTES", 64)  # column blocks: split_by_columns
+                patch.setattr("fastnmf._csr.BLOCK_BYTES", 64)  # column blocks: split_by_columns
                 fastnmf.nmf(X, 3, mask="observed", max_iter=2, random_state=0)
     for name, signatures in seen.items():
         expected = {_precompile.signature(name, dtype) for dtype in _precompile.KERNELS[name].dtypes}

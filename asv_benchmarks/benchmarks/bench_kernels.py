@@ -60,6 +60,20 @@ class _RawCSR:
         self.bounds = balanced_row_chunks(X.indptr)
 
 
+def _csr_layout():
+    """fastnmf's module of the CSR layout (``CSRMatrix``, the kernels by
+    column blocks): ``fastnmf._csr``, or ``fastnmf._terms`` in the commits
+    before it had a module of its own."""
+    try:
+        from fastnmf import _csr
+
+        return _csr
+    except ImportError:
+        from fastnmf import _terms
+
+        return _terms
+
+
 def _transposed(X):
     Xt = X.T.tocsr()
     Xt.sort_indices()
@@ -86,14 +100,12 @@ class CSRKernels:
         X, A, B = (V, W, Ht) if side == "W" else (_transposed(V), Ht, W)
         self.X = _RawCSR(X)
         if kernel in BLOCKED_PATHS:
+            layout = _csr_layout()
             try:
-                from fastnmf import _terms
-                from fastnmf._terms import CSRMatrix
-
-                self.blocked = getattr(_terms, BLOCKED_PATHS[kernel])
-            except (ImportError, AttributeError):
+                self.blocked = getattr(layout, BLOCKED_PATHS[kernel])
+                self.matrix = layout.CSRMatrix.from_scipy(X)
+            except AttributeError:
                 raise NotImplementedError(f"this fastnmf has no column-blocked {kernel}") from None
-            self.matrix = CSRMatrix.from_scipy(X)
         self.A, self.B = A, B
         self.dtype = np.dtype(dtype)
         self.eps = self.dtype.type(EPS)
@@ -169,8 +181,8 @@ class CSRCopies:
 
     def setup(self, size, copy, dtype, weights):
         try:
-            from fastnmf._terms import CSRMatrix
-        except ImportError:
+            CSRMatrix = _csr_layout().CSRMatrix
+        except AttributeError:
             raise NotImplementedError("this fastnmf has no CSRMatrix") from None
         V = document_term(size, dtype)
         self.matrix = CSRMatrix.from_scipy(V, V.data.copy() if weights == "weighted" else None)

@@ -98,7 +98,7 @@ from .shares import share, thread_shares
 def csr_times_dense(indptr, indices, data, B, bounds, out, accumulate):
     """out = X @ B (the numerator of the Frobenius update); with
     ``accumulate``, out += X @ B (for X split into column blocks, see
-    :func:`fastnmf._terms.column_blocks`)."""
+    :func:`fastnmf._csr.column_blocks`)."""
     far = far_rows(B)
     narrow = is_narrow(B) and contiguous_rows(out)
     for c in prange(bounds.shape[0] - 1):
@@ -497,7 +497,7 @@ def split_by_columns(
     indptr, indices, data, weights, column_block, firsts, block_indptr, starts, out_indices, out_data, out_weights
 ):  # fmt: skip
     """X's stored entries regrouped by blocks of columns, for
-    :meth:`fastnmf._terms.CSRMatrix.split_columns`: column j is in block
+    :meth:`fastnmf._csr.CSRMatrix.split_columns`: column j is in block
     ``column_block[j]``, whose first column is ``firsts[b]``.
 
     Block b's entries go to ``starts[b]..starts[b + 1] - 1`` of the ``out_``
