@@ -61,6 +61,7 @@ if str(EXAMPLES) not in sys.path:
 import faces as orl_faces  # noqa: E402  (the examples' data readers, found through EXAMPLES)
 import stock_volume  # noqa: E402
 from compare_sklearn import (  # noqa: E402  (a sibling script, found through HERE)
+    SETTLE_SECONDS,
     Row,
     Table,
     add_timing_arguments,
@@ -164,7 +165,9 @@ def time_to_cd_loss(V, W0, H0, r, args):
     --max-iterations and --time-cap times cd's time), from the call, fixed
     costs included for both. Returns ``(cd_seconds, target, {solver:
     (seconds, iterations, best_loss)})``."""
-    cd_seconds, (W, H) = sklearn_fit(V, W0, H0, loss="frobenius", solver="cd", iterations=args.cd_iterations)
+    cd_seconds, (W, H) = sklearn_fit(
+        V, W0, H0, loss="frobenius", solver="cd", iterations=args.cd_iterations, settle=args.settle
+    )
     target = frobenius_loss(V, W, H)
     reached = {solver: _time_to_loss(V, W0, H0, r, args, solver, target, cd_seconds) for solver in args.hals_solvers}
     return cd_seconds, target, reached
@@ -173,7 +176,7 @@ def time_to_cd_loss(V, W0, H0, r, args):
 def _time_to_loss(V, W0, H0, r, args, solver, target, cd_seconds):
     reached, seconds, iterations, best = fit_to_loss(
         V, r, target, args.time_cap * cd_seconds, init=(W0, H0), threads=args.threads,
-        max_iterations=args.max_iterations, solver=solver,
+        max_iterations=args.max_iterations, solver=solver, settle=args.settle,
     )  # fmt: skip
     return (seconds if reached else None), iterations, best
 
@@ -224,6 +227,8 @@ def main(argv=None):
     parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")
     parser.add_argument("--max-iterations", type=int, default=5000, help="HALS iterations allowed to reach it")
     parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
+    parser.add_argument("--settle", type=float, default=SETTLE_SECONDS,
+                        help="seconds between a time-to-loss fit and the fit before it (both libraries)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic matrix and of (W0, H0)")
     parser.add_argument("--inits", type=int, default=1,
                         help="HALS against cd from this many (W0, H0), seeds --seed, --seed + 1, ...: their median")

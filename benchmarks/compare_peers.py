@@ -343,6 +343,8 @@ def parse_arguments(argv):
     parser.add_argument("--max-iterations", type=int, default=5000, help="fastnmf iterations allowed to reach a loss")
     parser.add_argument("--time-cap", type=float, default=1.0,
                         help="... and time allowed, as a multiple of MiniBatchNMF's time")  # fmt: skip
+    parser.add_argument("--settle", type=float, default=common.SETTLE_SECONDS,
+                        help="seconds between a time-to-loss fit and the fit before it")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the matrices, of (W0, H0) and of MiniBatchNMF")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)

@@ -41,6 +41,10 @@ same dtype, and the table gives:
   ``--seed + 1``, ...), each with its own cd target, and the row gives the
   median ratio, the range where the target was reached, and how many
   starts missed it: where a non-convex fit ends depends on where it starts.
+  Each of these fits, cd's and fastnmf's, starts ``--settle`` seconds
+  (0.25) after the one before it, once OpenBLAS's threads have stopped
+  spinning after cd's last product (they would take the cores from a
+  fastnmf fit that makes no multithreaded BLAS call of its own).
 
 The ratio column is reference time / fastnmf time (above 1: fastnmf is
 faster).
@@ -258,15 +262,26 @@ def fastnmf_fit(V, W0, H0, *, loss, iterations, threads, solver=None, mask=None,
     return time.perf_counter() - started, result
 
 
-def fit_to_loss(V, r, target, cap, *, init, threads, max_iterations, solver=None, loss="frobenius"):
+# Time-to-loss fits start this long after the fit before them (--settle): after a
+# multithreaded product OpenBLAS's worker thread spins for about 0.1 s (0.1 s of CPU time in
+# the 0.2 s after a 400 x 400 product on 2 threads; none with OPENBLAS_THREAD_TIMEOUT=4), on
+# a core the next fit needs. fastnmf's fits that make no multithreaded BLAS call (sparse V,
+# dense Frobenius up to r = 12) would otherwise pay for scikit-learn's cd fit run just before
+# them (docs/performance.md, "Dense matrices").
+SETTLE_SECONDS = 0.25
+
+
+def fit_to_loss(V, r, target, cap, *, init, threads, max_iterations, solver=None, loss="frobenius", settle=0.0):
     """(reached, seconds, iterations, best loss) of a fastnmf fit from
     ``init`` that stops at the first iteration whose loss is at or below
     ``target``, after ``cap`` seconds, or after ``max_iterations``
     iterations. Seconds run from the call to the last iteration seen, so
-    the fit's fixed costs are counted, as they are in the reference's."""
+    the fit's fixed costs are counted, as they are in the reference's. The
+    fit starts ``settle`` seconds after this is called (see SETTLE_SECONDS)."""
     import fastnmf
 
     record = {"reached": False, "seconds": 0.0, "iterations": 0, "best": np.inf}
+    time.sleep(settle)
     started = time.perf_counter()
 
     def callback(iteration, W, H, loss):
@@ -285,14 +300,16 @@ def fit_to_loss(V, r, target, cap, *, init, threads, max_iterations, solver=None
     return record["reached"], record["seconds"], record["iterations"], record["best"]
 
 
-def sklearn_fit(V, W0, H0, *, loss, solver, iterations):
+def sklearn_fit(V, W0, H0, *, loss, solver, iterations, settle=0.0):
     """One scikit-learn NMF fit from (W0, H0) of exactly ``iterations``
-    iterations (tol=0); returns (seconds, (W, H))."""
+    iterations (tol=0), started ``settle`` seconds after this is called;
+    returns (seconds, (W, H))."""
     from sklearn.decomposition import NMF
 
     model = NMF(n_components=W0.shape[1], init="custom", solver=solver, beta_loss=loss, max_iter=iterations, tol=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        time.sleep(settle)
         started = time.perf_counter()
         W = model.fit_transform(V, W=W0.copy(), H=H0.copy())
         elapsed = time.perf_counter() - started
@@ -587,7 +604,7 @@ class Comparison:
         sklearn_fit(self.warm_V, self.warm_W0, self.H0, loss="frobenius", solver="cd", iterations=2)
         one, _ = sklearn_fit(self.V, self.W0, self.H0, loss="frobenius", solver="cd", iterations=1)
         cd_seconds, (W, H) = sklearn_fit(
-            self.V, self.W0, self.H0, loss="frobenius", solver="cd", iterations=a.cd_iterations
+            self.V, self.W0, self.H0, loss="frobenius", solver="cd", iterations=a.cd_iterations, settle=a.settle
         )
         target = frobenius_loss(self.V, W, H)
         cd_per_iteration = (cd_seconds - one) / max(a.cd_iterations - 1, 1)
@@ -621,7 +638,7 @@ class Comparison:
             init = (self.W0, self.H0) if k == 0 else random_init(self.V, self.r, a.seed + k)
             if k > 0:
                 cd_seconds, (W, H) = sklearn_fit(
-                    self.V, *init, loss="frobenius", solver="cd", iterations=a.cd_iterations
+                    self.V, *init, loss="frobenius", solver="cd", iterations=a.cd_iterations, settle=a.settle
                 )
                 target = frobenius_loss(self.V, W, H)
             for solver in self.solvers:
@@ -638,7 +655,7 @@ class Comparison:
         init = (self.W0, self.H0) if init is None else init
         fastnmf_fit(self.warm_V, self.warm_W0, self.H0, loss=loss, iterations=2, threads=a.threads, solver=solver)
         return fit_to_loss(self.V, self.r, target, cap, init=init, threads=a.threads,
-                           max_iterations=a.max_iterations, solver=solver, loss=loss)  # fmt: skip
+                           max_iterations=a.max_iterations, solver=solver, loss=loss, settle=a.settle)  # fmt: skip
 
     def masked_rows(self):
         a = self.args
@@ -676,6 +693,8 @@ def parse_arguments(argv):
     parser.add_argument("--cd-iterations", type=int, default=200, help="scikit-learn cd iterations for the target loss")
     parser.add_argument("--max-iterations", type=int, default=5000, help="fastnmf iterations allowed to reach it")
     parser.add_argument("--time-cap", type=float, default=1.0, help="... and time allowed, as a multiple of cd's time")
+    parser.add_argument("--settle", type=float, default=SETTLE_SECONDS,
+                        help="seconds between a time-to-loss fit and the fit before it (both libraries)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the matrices and of (W0, H0)")
     parser.add_argument("--inits", type=int, default=1,
                         help="time to cd's loss from this many (W0, H0), seeds --seed, --seed + 1, ...: their median")

@@ -60,15 +60,18 @@ def _steps(solver, problem, penalties, r, update_H=True):
 def _threads_worth_using(problem, solver, r, n_threads):
     """How many of ``n_threads`` a fit's kernels use (:func:`threads_for`),
     from the multiply-adds of one kernel call: nnz r for the kernels that
-    take the products. Dense Frobenius MU leaves its products to BLAS (on
-    BLAS's threads), and its only kernel updates a factor, max(m, n) r
-    entries: there a thread was as fast as two or faster in every case
-    measured (the stock volumes, the faces, 2,000 x 3,000; r = 10 and 50;
-    float32 and float64; 0.99-1.38x, 1.38x on the stock volumes in
-    float32 at r = 10: 0.34 against 0.47 ms per iteration). The factors
-    are the same whatever the number of threads."""
+    take the products. Dense Frobenius MU above r = 12 leaves its products
+    to BLAS (on BLAS's threads), and its only kernel updates a factor,
+    max(m, n) r entries: there a thread was as fast as two or faster in
+    every case measured (the stock volumes, the faces, 2,000 x 3,000; r =
+    10 and 50; float32 and float64; 0.99-1.38x, 1.38x on the stock volumes
+    in float32 at r = 10: 0.34 against 0.47 ms per iteration, when BLAS
+    still made the products there). Up to r = 12 Numba makes its products
+    (:meth:`DenseTerms.products_by_numba`), m n r multiply-adds each. The
+    factors are the same whatever the number of threads."""
     work = problem.nnz * r
-    if solver == "mu" and isinstance(problem.terms, DenseTerms) and problem.terms.gram_path:
+    terms = problem.terms
+    if solver == "mu" and isinstance(terms, DenseTerms) and terms.gram_path and not terms.products_by_numba(r):
         work = max(problem.shape) * r
     return threads_for(work, n_threads)
 

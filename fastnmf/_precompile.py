@@ -46,37 +46,38 @@ class Kernel(NamedTuple):
 
     module: str  # under fastnmf._kernels
     kinds: str  # argument kinds: letters of fastnmf._jit.argument_types ("F" a first-class function)
-    seconds: float  # to compile for its dtypes on the development machine, for partition()
+    seconds: float  # to compile for its dtypes on the development machine (in a worker of --jobs 2), for partition()
     bodies: tuple = ()  # block kernels (fastnmf._jit.block_kernel) of the types of the "F" arguments, in order
     dtypes: tuple = DTYPES  # the dtypes fits call it for
 
 
 KERNELS = {
     "tile_row_blocks": Kernel(
-        "dense", "FFFRRAAxxnnAAlbb", 1.1, bodies=("tile_block", "tile_coefficients", "general_coefficients")
+        "dense", "FFFRRAAxxnnAAlbb", 1.0, bodies=("tile_block", "tile_coefficients", "general_coefficients")
     ),
     "tile_block": Kernel("dense", "FFRRAAxxnnnAAbb", 1.5, bodies=("tile_coefficients", "general_coefficients")),
-    "tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.7, bodies=("general_coefficients",)),
+    "tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.6, bodies=("general_coefficients",)),
     "weighted_tile_coefficients": Kernel("dense", "FRRnnAnxxbb", 1.7, bodies=("general_coefficients",)),
-    "general_coefficients": Kernel("dense", "RRnnAnxxbb", 2.0),
-    "observed_chunks": Kernel("csr", "FIIrrAAxxknAAlbb", 1.2, bodies=("observed_rows",)),
-    "observed_rows": Kernel("csr", "IIrrAAxxknnAAlbb", 2.5),
-    "csr_kl_numerator": Kernel("csr", "IIrAAxkAlbb", 4.6),
-    "beta_chunks": Kernel("csr", "FIIrAAxxknAlbb", 0.8, bodies=("beta_rows",)),
-    "beta_rows": Kernel("csr", "IIrAAxxknnAlbb", 2.0),
-    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 1.0, bodies=("sweep_rows",)),
-    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 3.0),
+    "general_coefficients": Kernel("dense", "RRnnAnxxbb", 1.4),
+    "observed_chunks": Kernel("csr", "FIIrrAAxxknAAlbb", 1.1, bodies=("observed_rows",)),
+    "observed_rows": Kernel("csr", "IIrrAAxxknnAAlbb", 4.3),
+    "csr_kl_numerator": Kernel("csr", "IIrAAxkAlbb", 5.9),
+    "beta_chunks": Kernel("csr", "FIIrAAxxknAlbb", 1.0, bodies=("beta_rows",)),
+    "beta_rows": Kernel("csr", "IIrAAxxknnAlbb", 1.8),
+    "sweep_row_chunks": Kernel("hals", "FAAAaaxknq", 0.8, bodies=("sweep_rows",)),
+    "sweep_rows": Kernel("hals", "AAAaaxnnnq", 2.9),
     "sweep_lane_chunks": Kernel("hals", "FAAAaaxknqn", 0.8, bodies=("sweep_lanes",)),
-    "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.2),
-    "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.1),
-    "gram_parts": Kernel("gram", "AkT", 2.1),
-    "gram_parts_widened": Kernel("gram", "AkL", 1.0, dtypes=(types.float32,)),  # float64 takes gram_parts
-    "csr_times_dense": Kernel("csr", "IIrAkAb", 1.6),
+    "sweep_lanes": Kernel("hals", "AAAaaxnnnqn", 2.1),
+    "multiplicative_update": Kernel("update", "AAAAaaxxx", 2.2),
+    "gram_parts": Kernel("gram", "AkT", 2.0),
+    "gram_parts_widened": Kernel("gram", "AkL", 1.1, dtypes=(types.float32,)),  # float64 takes gram_parts
+    "csr_times_dense": Kernel("csr", "IIrAkAb", 2.3),
     "split_by_columns": Kernel("csr", "IIWWkkKkiww", 0.4, dtypes=(types.float32,)),  # values as raw words
-    "row_block_products": Kernel("gram", "RAnA", 1.0),
-    "select_rows": Kernel("recommend", "FAJJJKA", 0.9, bodies=("top_k_row",)),
-    "top_k_row": Kernel("recommend", "AJJJKAn", 1.5),
-    "predict_pairs": Kernel("recommend", "JJRRa", 0.8),
+    "row_block_products": Kernel("gram", "RAnA", 1.1),
+    "row_dots": Kernel("products", "RRA", 2.5),
+    "select_rows": Kernel("recommend", "FAJJJKA", 0.7, bodies=("top_k_row",)),
+    "top_k_row": Kernel("recommend", "AJJJKAn", 1.4),
+    "predict_pairs": Kernel("recommend", "JJRRa", 0.9),
 }
 
 
@@ -90,9 +91,11 @@ def solver_paths(dtype):
     """(description, V, rank, keyword arguments) of tiny fits in ``dtype``
     that, together, call every kernel of a fit: dense and CSR, Frobenius
     (MU, HALS with rows side by side, masked), Kullback-Leibler (masked or
-    not), beta = 1.5, Itakura-Saito (dense), and HALS at a rank above
-    LANES_MAX_RANK (one row at a time), on a dense V large enough for its
-    products by blocks of rows (HALS_BLOCKED_MIN_WORK: 500 x 3,031)."""
+    not), beta = 1.5, Itakura-Saito (dense), dense Frobenius MU at a rank
+    whose products Numba makes (:func:`fastnmf._terms.row_dots_take`), and
+    HALS at a rank above LANES_MAX_RANK (one row at a time), on a dense V
+    large enough for its products by blocks of rows
+    (HALS_BLOCKED_MIN_WORK: 500 x 3,031)."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -115,6 +118,7 @@ def solver_paths(dtype):
         ):
             yield f"{name} {kind} {kwargs}", V, 3, kwargs
     yield f"{name} dense itakura-saito", dense, 3, dict(loss="itakura-saito")
+    yield f"{name} dense frobenius r = 4", dense, 4, dict(loss="frobenius", solver="mu")  # products by row_dots
     r = LANES_MAX_RANK + 1
     wide = (rng.random((r + 2, r + 1)) + 0.1).astype(dtype)
     yield f"{name} csr hals r = {r}", sp.csr_array(wide), r, dict(loss="frobenius", solver="hals")

@@ -45,6 +45,7 @@ from ._csr import csr_product, observed_terms, sampled_numerator
 from ._epsilon import EPS
 from ._jit import read_only
 from ._kernels.gram import BLAS_BLOCK_WORK, BLAS_SINGLE_THREAD_WORK
+from ._kernels.products import COLUMNS, ROWS
 from ._threads import blas_on_calling_thread
 
 DENSE_TILE_ROWS = 32  # rows of A per parallel task of the dense kernel
@@ -54,6 +55,7 @@ HELD_ROW_MULTIPLE = 8  # held tiles' rows, evened out, are rounded up to a multi
 HALS_PRODUCT_ROWS = 128  # rows of V (or V^T) per BLAS call in dense HALS's products (evened out), made so
 HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
+ROW_DOTS_MAX_RANK = 12  # numba_product (row_dots) up to this r; at 16 BLAS is about as fast
 DGEMM_TRANSPOSED_MAX_RANK = 16  # dense_product's other orientation in float64 up to this r
 
 
@@ -129,8 +131,29 @@ def tile_terms(X, weights, A, B, beta, eps, num, den, with_loss, with_den):
     return float(parts.sum())
 
 
+def row_dots_take(m, r):
+    """Whether :func:`numba_product` takes an m-row V and an r-column B
+    (:func:`fastnmf._kernels.products.row_dots`)."""
+    return ROWS <= m and COLUMNS <= r <= ROW_DOTS_MAX_RANK
+
+
+def numba_product(V, B):
+    """V @ B (m x r, C order) for a C-ordered dense V and a factor B, by
+    Numba's threads (:func:`fastnmf._kernels.products.row_dots`; see
+    :func:`row_dots_take`): 1.4-2.1x faster than OpenBLAS at r = 10,
+    0.93-1.7x at r = 12 (2 threads, 1,259 x 470, 2,000 x 3,000, 400 x
+    10,304 and their transposes, both dtypes). For iterations that make no
+    multithreaded BLAS call besides: next to one, the OpenBLAS thread that
+    spins on after it takes a core from the kernel (masked dense Frobenius
+    MU, which makes W H by BLAS, ran 0.8-0.97x as fast with it)."""
+    out = np.empty((V.shape[0], B.shape[1]), dtype=B.dtype)
+    K.row_dots(read_only(V), read_only(np.ascontiguousarray(B.T)), out)
+    return out
+
+
 def dense_product(V, B):
-    """V @ B (m x r, C order) for a dense V (m x n) and a factor B (n x r).
+    """V @ B (m x r, C order) for a dense V (m x n) and a factor B (n x r),
+    by BLAS.
 
     In float64 with r <= DGEMM_TRANSPOSED_MAX_RANK it is computed as
     (B^T V^T)^T. The likely reason (not checked in OpenBLAS's source): its
@@ -142,7 +165,8 @@ def dense_product(V, B):
     1,259 x 470; at r = 20 to 100 0.75-1.57x (slower on 300 x 2,000 and
     1,000 x 1,000), so larger r keep V @ B. Whole Frobenius MU
     fits, float64, r = 10: 2,000 x 3,000 1.22x faster, the faces and the
-    stock volumes 0.96-1.05x. In float32 the other orientation is
+    stock volumes 0.96-1.05x (before :func:`numba_product` took r = 4 to
+    12 of the unmasked fits). In float32 the other orientation is
     0.55-0.85x as fast, so V @ B stays. scikit-learn's MU computes X @ H.T,
     the orientation of V @ B, in both dtypes."""
     if V.dtype == np.float64 and B.shape[1] <= DGEMM_TRANSPOSED_MAX_RANK:
@@ -309,9 +333,14 @@ class DenseTerms(_Base):
 
     def w_terms(self, W, Ht, with_loss):
         if self.gram_path:
-            num = dense_product(self.V, Ht)
-            G = Ht.T @ Ht
-            den = W @ G
+            if self.products_by_numba(Ht.shape[1]):  # and the rest too: no multithreaded BLAS call
+                num = numba_product(self.V, Ht)
+                den = GramDenominator(gram(Ht))
+                G = den.G
+            else:
+                num = dense_product(self.V, Ht)
+                G = Ht.T @ Ht
+                den = W @ G
             loss = _penalty_free_gram_loss(self.sum_sq_v, W, Ht, num, G) if with_loss else None
             return num, den, loss
         if self.weighted_frobenius:
@@ -320,8 +349,10 @@ class DenseTerms(_Base):
         return self._tile_terms(self.V, self.weights, W, Ht, with_loss)
 
     def h_terms(self, W, Ht):
+        if self.products_by_numba(W.shape[1]):
+            return self._transposed_product(W), GramDenominator(gram(W))
         if self.gram_path:
-            return transposed_product(W, self.V), Ht @ (W.T @ W)
+            return transposed_product(W, self.V), Ht @ (W.T @ W)  # scikit-learn's products
         if self.weighted_frobenius:
             self._weighted_product(W, Ht, with_loss=False)
             return transposed_product(W, self.weighted_v), transposed_product(W, self.buffer)
@@ -362,7 +393,22 @@ class DenseTerms(_Base):
                     out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
                     K.row_block_products(X, np.ascontiguousarray(B), even_rows(X.shape[0], HALS_PRODUCT_ROWS), out)
                     return out, gram(B)
+        if self.products_by_numba(B.shape[1]):  # Numba's Gram matrix too: no multithreaded BLAS call
+            return (self._transposed_product(B) if transposed else numba_product(self.V, B)), gram(B)
         return (transposed_product(B, self.V) if transposed else dense_product(self.V, B)), B.T @ B
+
+    def products_by_numba(self, r):
+        """Whether the unweighted Frobenius products V B and V^T B of rank r
+        go to :func:`numba_product` (:func:`row_dots_take`)."""
+        return self.gram_path and row_dots_take(min(self.V.shape), r) and self.V.flags.c_contiguous
+
+    def _transposed_product(self, B):
+        """V^T B by :func:`numba_product` from a C-ordered copy of V^T, made
+        at the first call and kept for the fit (as the blocked HALS products
+        keep it), where :meth:`products_by_numba`."""
+        if self.Vt is None:
+            self.Vt = np.ascontiguousarray(self.V.T)
+        return numba_product(self.Vt, B)
 
 
 class SparseTerms(_Base):

@@ -190,10 +190,10 @@ def as_dense(V):
 def large_enough_for_two_threads(layout, r=4, seed=3, loss=None):
     """A V on which fastnmf really uses 2 threads (it uses fewer on small
     problems: fastnmf._threads.MIN_WORK_PER_THREAD multiply-adds per thread)
-    and splits the work into several chunks. Dense Frobenius MU counts the
-    rows of its largest factor, not V's entries (BLAS makes its products:
-    fastnmf._api._threads_worth_using): for it (``loss="frobenius"``), a
-    tall V."""
+    and splits the work into several chunks. Dense Frobenius MU above r =
+    12 counts the rows of its largest factor, not V's entries (BLAS makes
+    its products: fastnmf._api._threads_worth_using): for it
+    (``loss="frobenius"``), a tall V, which serves r = 4 as well."""
     rng = np.random.default_rng(seed)
     work = 3 * MIN_WORK_PER_THREAD  # nnz * r
     if layout == "dense" and loss == "frobenius":

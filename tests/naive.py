@@ -265,6 +265,11 @@ def times_symmetric(A, G):
     return np.asarray(A, dtype=np.float64) @ np.asarray(G, dtype=np.float64)
 
 
+def row_dots(X, Bt):
+    """X @ Bt^T, in float64."""
+    return np.asarray(X, dtype=np.float64) @ np.asarray(Bt, dtype=np.float64).T
+
+
 def csr_times_dense(indptr, indices, data, B, shape):
     """X @ B."""
     return csr_to_dense(indptr, indices, data, shape) @ np.asarray(B, dtype=np.float64)

@@ -148,12 +148,14 @@ def test_held_tile_rows_of_400():
     assert dense_tiles(400, 50, np.dtype(np.float32), held=True) == (104, HELD_TILE[1])
 
 
+@pytest.mark.parametrize("r", [7, 13])
 @pytest.mark.parametrize("path", ["blocks", "unheld", "small"])
-def test_dense_hals_products(path, dtype, n_threads, monkeypatch):
+def test_dense_hals_products(path, r, dtype, n_threads, monkeypatch):
     """P = V H^T and V^T W with their Gram matrices, as dense HALS takes
     them: by blocks of rows from Numba's threads from HALS_BLOCKED_MIN_WORK
-    on, where BLAS is held (V^T copied once), by NumPy's products where it
-    cannot be held or below that work."""
+    on, where BLAS is held (V^T copied once); where it cannot be held or
+    below that work, by Numba's row_dots up to r = 12 (V^T copied once) and
+    NumPy's products above."""
     import fastnmf._terms
     from fastnmf._terms import HALS_PRODUCT_ROWS, DenseTerms
 
@@ -164,7 +166,7 @@ def test_dense_hals_products(path, dtype, n_threads, monkeypatch):
     if path == "unheld":
         monkeypatch.setattr(fastnmf._threads, "_blas_libraries", lambda: None)
     rng = np.random.default_rng(8)
-    m, n, r = 2 * HALS_PRODUCT_ROWS + 37, 150, 7
+    m, n = 2 * HALS_PRODUCT_ROWS + 37, 150
     V = rng.random((m, n)).astype(dtype)
     W, Ht = rng.random((m, r)).astype(dtype), rng.random((n, r)).astype(dtype)
     V64, W64, Ht64 = (a.astype(np.float64) for a in (V, W, Ht))
@@ -178,7 +180,7 @@ def test_dense_hals_products(path, dtype, n_threads, monkeypatch):
         assert_close(P, V64.T @ W64, dtype)
         assert_close(G, W64.T @ W64, dtype)
         assert P.dtype == G.dtype == dtype and P.flags.c_contiguous
-    assert (terms.Vt is not None) == (path == "blocks")  # V^T is copied only for the blocks
+    assert (terms.Vt is not None) == (path == "blocks" or r <= 12)  # V^T is copied for the blocks and row_dots
 
 
 @needs_hold

@@ -26,6 +26,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import naive
 from conftest import BETAS, random_sparse, two_threads_or_skip
 from fastnmf import _kernels as K
+from fastnmf._jit import read_only
 from fastnmf._epsilon import EPS, tiny
 
 
@@ -193,6 +194,9 @@ def run_every_kernel(dtype, seed=7):
     product = np.empty((m, r), dtype)
     K.row_block_products(np.ascontiguousarray(num @ B.T), B, 3, product)  # an m x n dense X
     results["row_block_products"] = product
+    product = np.empty((m, r), dtype)
+    K.row_dots(read_only(X.toarray()), read_only(np.ascontiguousarray(B.T)), product)  # as fits pass them
+    results["row_dots"] = product
     updated, scratch = A.copy(), np.empty((m, r), dtype)
     gram = parts.sum(axis=0)
     K.multiplicative_update(updated, num, scratch, gram, l1, l2, dtype.type(1), eps, dtype.type(tiny(dtype)))

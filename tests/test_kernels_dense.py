@@ -398,6 +398,52 @@ def test_row_block_products(step, dtype, n_threads):
         assert_array_equal(B, B_before)
 
 
+def test_row_dots(dtype, n_threads):
+    """X Bt^T by blocks of four rows and four columns of the output (the
+    products of dense Frobenius fits from r = 4 to 12), against NumPy in
+    float64: m and r that four does not divide (the last block overlaps the
+    one before), n = 0, read-only inputs left as they were."""
+    rng = np.random.default_rng(23)
+    for m, n, r in [(4, 1, 4), (5, 7, 4), (13, 17, 10), (64, 50, 12), (9, 0, 5), (10, 300, 7)]:
+        X = rng.random((m, n)).astype(dtype)
+        Bt = rng.random((r, n)).astype(dtype)
+        X.flags.writeable = Bt.flags.writeable = False
+        X_before, Bt_before = X.copy(), Bt.copy()
+        out = nan_array((m, r), dtype)
+        K.row_dots(X, Bt, out)
+        assert_close(out, naive.row_dots(X, Bt), dtype, err_msg=f"{m}x{n}, r={r}")
+        assert_array_equal(X, X_before)
+        assert_array_equal(Bt, Bt_before)
+
+
+@pytest.mark.parametrize("m, r", [(3, 4), (4, 3)])
+def test_row_dots_refuses_fewer_than_four_rows_or_columns(m, r):
+    from fastnmf._jit import read_only
+
+    with pytest.raises(ValueError, match="at least 4"):
+        K.row_dots(read_only(np.ones((m, 5))), read_only(np.ones((r, 5))), np.empty((m, r)))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("r", [3, 4, 12, 13])
+def test_dense_products_match_numpy(r, order, dtype):
+    """V @ B by BLAS (dense_product) and, for r = 4 to 12 and a C-ordered
+    V, by row_dots (numba_product)."""
+    from fastnmf._terms import dense_product, numba_product, row_dots_take
+
+    rng = np.random.default_rng(29)
+    V = np.asarray(rng.random((37, 23)).astype(dtype), order=order)
+    B = rng.random((23, r)).astype(dtype)
+    reference = V.astype(np.float64) @ B.astype(np.float64)
+    products = [dense_product(V, B)]
+    if row_dots_take(V.shape[0], r) and V.flags.c_contiguous:
+        products.append(numba_product(V, B))
+    assert len(products) == (2 if 4 <= r <= 12 and order == "C" else 1)
+    for product in products:
+        assert product.dtype == dtype and product.flags.c_contiguous
+        assert_close(product, reference, dtype)
+
+
 def test_gram_wrappers_match_numpy(dtype):
     from fastnmf._terms import GramDenominator, gram, update_factor
 

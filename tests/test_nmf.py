@@ -158,6 +158,26 @@ def test_dense_and_csr_agree_from_same_init(beta, dtype):
     assert from_csr.W.dtype == from_dense.W.dtype == dtype
 
 
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_dense_frobenius_products_by_numba_and_by_blas_agree(solver, dtype, monkeypatch):
+    """From r = 4 to 12 a dense Frobenius fit makes V H^T and V^T W by
+    Numba's row_dots, above it by BLAS: the same fit either way, to
+    rounding."""
+    import fastnmf._terms
+
+    dense = data(2.0, "dense", dtype, m=15, n=11)
+    W0, H0 = factors(*dense.shape, 6, dtype)
+    options = dict(init=(W0, H0), max_iter=30, tol=0, solver=solver)
+    assert fastnmf._terms.row_dots_take(min(dense.shape), 6)
+    by_numba = nmf(dense, 6, **options)
+    monkeypatch.setattr(fastnmf._terms, "ROW_DOTS_MAX_RANK", 0)
+    by_blas = nmf(dense, 6, **options)
+    rtol = 100 * rtol_for(dtype)
+    assert_allclose(by_numba.W, by_blas.W, rtol=rtol, atol=rtol * by_blas.W.max())
+    assert_allclose(by_numba.H, by_blas.H, rtol=rtol, atol=rtol * by_blas.H.max())
+    assert_allclose(by_numba.loss_history, by_blas.loss_history, rtol=rtol)
+
+
 def threads_seen(record):
     return lambda iteration, W, H, loss: record.append(numba.get_num_threads())
 
@@ -337,18 +357,19 @@ def test_verbose_prints_progress(capsys):
 # --------------------------------------------------------------------------
 
 
-def test_dense_frobenius_mu_threads_follow_its_factors():
-    """Dense Frobenius MU's kernels only update the factors (BLAS makes its
-    products), so the work that asks for threads is max(m, n) r, not m n r;
-    the other losses' kernels take the products."""
+def test_dense_frobenius_mu_threads_follow_its_products():
+    """Above r = 12 dense Frobenius MU leaves its products to BLAS and its
+    kernels only update the factors, so the work that asks for threads is
+    max(m, n) r, not m n r; up to r = 12 Numba makes its products
+    (row_dots), m n r multiply-adds, as the other losses' kernels do."""
     two_threads_or_skip(2)
     V = large_enough_for_two_threads("dense")
     seen = {}
-    for loss in ("frobenius", "kullback-leibler"):
+    for loss, r in (("frobenius", 13), ("frobenius", 4), ("kullback-leibler", 13)):
         record = []
-        nmf(V, 4, loss=loss, init="random", max_iter=1, tol=0, n_threads=2, callback=threads_seen(record), **MU)
-        seen[loss] = set(record)
-    assert seen == {"frobenius": {1}, "kullback-leibler": {2}}
+        nmf(V, r, loss=loss, init="random", max_iter=1, tol=0, n_threads=2, callback=threads_seen(record), **MU)
+        seen[loss, r] = set(record)
+    assert seen == {("frobenius", 13): {1}, ("frobenius", 4): {2}, ("kullback-leibler", 13): {2}}
 
 
 def test_n_threads_applies_and_is_restored():

@@ -497,3 +497,36 @@ class DenseHALSProducts:
     def time_kernel(self, *params):
         with self.hold():
             K.row_block_products(self.X, self.B, self.rows, self.out)
+
+
+class DenseProducts:
+    """V H^T (side "W") and V^T W (side "H") for a dense V as Frobenius MU
+    makes them: from r = 4 to 12 by Numba's ``row_dots``
+    (``fastnmf._terms.numba_product``; V^T W from a C-ordered copy of V^T,
+    made in ``setup``), above it by BLAS (``dense_product``,
+    ``transposed_product``)."""
+
+    params = [SIZES, ["W", "H"], DTYPES, RANKS, THREADS]
+    param_names = ["size", "side", "dtype", "r", "n_threads"]
+
+    def setup(self, size, side, dtype, r, n_threads):
+        if not hasattr(K, "row_dots"):
+            raise NotImplementedError("this fastnmf makes the dense products with BLAS")
+        from fastnmf._terms import dense_product, numba_product, row_dots_take, transposed_product
+
+        self.threads = ThreadSetting(n_threads)
+        V = dense_positive(size, dtype)
+        W, H = initial_factors(V, r)
+        Ht = np.ascontiguousarray(H.T)
+        if row_dots_take(min(V.shape), r):
+            Vt = np.ascontiguousarray(V.T)
+            self.call = (lambda: numba_product(V, Ht)) if side == "W" else (lambda: numba_product(Vt, W))
+        else:
+            self.call = (lambda: dense_product(V, Ht)) if side == "W" else (lambda: transposed_product(W, V))
+        self.call()
+
+    def teardown(self, *params):
+        restore_threads(self)
+
+    def time_kernel(self, *params):
+        self.call()

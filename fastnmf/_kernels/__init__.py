@@ -5,6 +5,7 @@ from .csr import csr_observed_terms, csr_sampled_numerator, csr_times_dense, spl
 from .dense import dense_tile_terms
 from .gram import gram_parts, gram_parts_widened, row_block_products
 from .hals import hals_lanes, hals_rows
+from .products import row_dots
 from .update import multiplicative_update
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "hals_rows",
     "multiplicative_update",
     "row_block_products",
+    "row_dots",
     "split_by_columns",
 ]
