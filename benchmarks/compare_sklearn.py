@@ -431,6 +431,8 @@ def check_timing_arguments(parser, args):
         parser.error("--repeat and --iterations must be at least 1")
     if not args.min_span >= 0:
         parser.error(f"--min-span must be 0 or more seconds; got {args.min_span}")
+    if not getattr(args, "settle", 0.0) >= 0:  # the scripts with time-to-loss fits
+        parser.error(f"--settle must be 0 or more seconds; got {args.settle}")
 
 
 def timing_options(args):
@@ -602,7 +604,7 @@ class Comparison:
         """Per-iteration times against sklearn's cd, and time to cd's loss."""
         a = self.args
         sklearn_fit(self.warm_V, self.warm_W0, self.H0, loss="frobenius", solver="cd", iterations=2)
-        one, _ = sklearn_fit(self.V, self.W0, self.H0, loss="frobenius", solver="cd", iterations=1)
+        one, _ = sklearn_fit(self.V, self.W0, self.H0, loss="frobenius", solver="cd", iterations=1, settle=a.settle)
         cd_seconds, (W, H) = sklearn_fit(
             self.V, self.W0, self.H0, loss="frobenius", solver="cd", iterations=a.cd_iterations, settle=a.settle
         )

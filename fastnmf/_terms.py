@@ -138,9 +138,9 @@ def row_dots_take(m, r):
 
 
 def numba_product(V, B):
-    """V @ B (m x r, C order) for a C-ordered dense V and a factor B, by
-    Numba's threads (:func:`fastnmf._kernels.products.row_dots`; see
-    :func:`row_dots_take`): 1.4-2.1x faster than OpenBLAS at r = 10,
+    """V @ B (m x r, C order) for a C-ordered dense V (m x n) and a factor B
+    (n x r), by Numba's threads (:func:`fastnmf._kernels.products.row_dots`;
+    see :func:`row_dots_take`): 1.4-2.1x faster than OpenBLAS at r = 10,
     0.93-1.7x at r = 12 (2 threads, 1,259 x 470, 2,000 x 3,000, 400 x
     10,304 and their transposes, both dtypes). For iterations that make no
     multithreaded BLAS call besides: next to one, the OpenBLAS thread that
@@ -350,7 +350,7 @@ class DenseTerms(_Base):
 
     def h_terms(self, W, Ht):
         if self.products_by_numba(W.shape[1]):
-            return self._transposed_product(W), GramDenominator(gram(W))
+            return self.vt_product(W), GramDenominator(gram(W))
         if self.gram_path:
             return transposed_product(W, self.V), Ht @ (W.T @ W)  # scikit-learn's products
         if self.weighted_frobenius:
@@ -394,15 +394,16 @@ class DenseTerms(_Base):
                     K.row_block_products(X, np.ascontiguousarray(B), even_rows(X.shape[0], HALS_PRODUCT_ROWS), out)
                     return out, gram(B)
         if self.products_by_numba(B.shape[1]):  # Numba's Gram matrix too: no multithreaded BLAS call
-            return (self._transposed_product(B) if transposed else numba_product(self.V, B)), gram(B)
+            return (self.vt_product(B) if transposed else numba_product(self.V, B)), gram(B)
         return (transposed_product(B, self.V) if transposed else dense_product(self.V, B)), B.T @ B
 
     def products_by_numba(self, r):
         """Whether the unweighted Frobenius products V B and V^T B of rank r
-        go to :func:`numba_product` (:func:`row_dots_take`)."""
-        return self.gram_path and row_dots_take(min(self.V.shape), r) and self.V.flags.c_contiguous
+        go to :func:`numba_product` (:func:`row_dots_take`; V is C-ordered,
+        as :func:`fastnmf._validation.check_matrix` makes it)."""
+        return self.gram_path and row_dots_take(min(self.V.shape), r)
 
-    def _transposed_product(self, B):
+    def vt_product(self, B):
         """V^T B by :func:`numba_product` from a C-ordered copy of V^T, made
         at the first call and kept for the fit (as the blocked HALS products
         keep it), where :meth:`products_by_numba`."""

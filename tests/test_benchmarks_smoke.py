@@ -140,12 +140,13 @@ def test_compare_peers_rejects_bad_arguments(scripts, capsys, arguments, message
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--min-span", "--settle"])
 @pytest.mark.parametrize("script", ["compare_sklearn", "compare_dense", "compare_peers"])
 @pytest.mark.parametrize("span", ["-1", "nan"])
-def test_comparisons_reject_a_negative_span(scripts, capsys, script, span):
+def test_comparisons_reject_a_negative_span(scripts, capsys, script, span, option):
     with pytest.raises(SystemExit):
-        scripts(script).main(["--min-span", span])
-    assert "--min-span must be 0 or more seconds" in capsys.readouterr().err
+        scripts(script).main([option, span])
+    assert f"{option} must be 0 or more seconds" in capsys.readouterr().err
 
 
 def test_per_iteration_lengthens_short_spans(scripts):

@@ -128,6 +128,20 @@ def test_equals_in_memory_from_same_start(client, layout, masking, loss):
     assert result.W.chunks[0] == ROW_CHUNKS
 
 
+def test_dense_frobenius_with_numba_products_equals_in_memory(client):
+    """At r = 5 a dense Frobenius block of four rows or more makes both
+    products with Numba (fastnmf._terms.numba_product), the 1-row block with
+    BLAS: the same fit as in memory."""
+    from fastnmf._terms import row_dots_take
+
+    V = data()
+    assert row_dots_take(min(ROW_CHUNKS[0], V.shape[1]), 5) and not row_dots_take(1, 5)
+    W0, H0 = start(V.shape, 5)
+    options = dict(init=(W0, H0), max_iter=12, tol=0.0)
+    reference = fastnmf.nmf(V, 5, solver="mu", **options)
+    assert_same_fit(fastnmf.distributed.nmf(split(V), 5, client=client, **options), reference, client)
+
+
 def test_convergence_regularization_and_float32_as_in_memory(client):
     V = data(np.float32, seed=3)
     mask = np.random.default_rng(4).random(V.shape) < 0.8

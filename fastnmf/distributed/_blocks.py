@@ -252,6 +252,8 @@ def h_contribution(terms, W, Ht):
     instead of their denominator Ht (W^T W) (n x r)."""
     if isinstance(terms, NothingObserved):
         return None, None, None
+    if isinstance(terms, DenseTerms) and terms.products_by_numba(W.shape[1]):
+        return terms.vt_product(W), None, gram(W)  # as its W side: no multithreaded BLAS call
     if isinstance(terms, DenseTerms) and terms.gram_path:
         return transposed_product(W, terms.V), None, W.T @ W
     if isinstance(terms, SparseTerms) and terms.beta == 2.0:
