@@ -279,10 +279,16 @@ def _penalty_free_gram_loss(sum_sq_v, W, Ht, num, H_gram=None):
 
 
 class DenseTerms(_Base):
-    """Dense V, optionally with dense weights (0 = not observed)."""
+    """Dense V, optionally with dense weights (0 = not observed).
 
-    def __init__(self, V, beta, weights=None):
+    ``Vt``, if given, is V^T as a C-ordered array (the caller's V, where it
+    came in Fortran order and in the working dtype, seen transposed): the
+    fits that need V^T read it instead of making a transposed copy of V."""
+
+    def __init__(self, V, beta, weights=None, Vt=None):
         super().__init__(V.shape, V.dtype, beta)
+        if Vt is not None and not (Vt.shape == V.shape[::-1] and Vt.dtype == V.dtype and Vt.flags.c_contiguous):
+            raise ValueError(f"Vt must be V^T in C order; got {Vt.dtype} {Vt.shape} for V {V.dtype} {V.shape}.")
         self.V = V
         self.weights = weights if weights is not None else np.empty((0, 0), dtype=V.dtype)
         self.masked = weights is not None
@@ -291,7 +297,7 @@ class DenseTerms(_Base):
         self.with_den = self.masked or self.beta != 1.0
         if self.gram_path:
             self.sum_sq_v = float(np.einsum("ij,ij->", V, V, dtype=np.float64))
-            self.Vt = None  # made by HALS's first H-side product, see _products
+            self.Vt = Vt  # else made by the first product that needs it, see _products and vt_product
         elif self.weighted_frobenius:
             # M * V does not change: made once, 0 where unobserved (even where V holds NaN).
             observed = self.weights != 0
@@ -303,7 +309,7 @@ class DenseTerms(_Base):
         else:
             # The H update runs the tile kernel on V^T: a C-ordered copy, made once per fit
             # (it replaces the m x n buffers the BLAS products between kernels needed).
-            self.Vt = np.ascontiguousarray(V.T)
+            self.Vt = np.ascontiguousarray(V.T) if Vt is None else Vt
             self.weights_t = np.ascontiguousarray(self.weights.T) if self.masked else self.weights
 
     def _weighted_product(self, W, Ht, with_loss):

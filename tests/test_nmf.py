@@ -178,6 +178,33 @@ def test_dense_frobenius_products_by_numba_and_by_blas_agree(solver, dtype, monk
     assert_allclose(by_numba.loss_history, by_blas.loss_history, rtol=rtol)
 
 
+@pytest.mark.parametrize(
+    "loss, solver", [("frobenius", "mu"), ("frobenius", "hals"), ("frobenius", "ehals"), ("kullback-leibler", "mu")]
+)
+def test_fortran_ordered_V_fits_as_its_c_ordered_copy(loss, solver, dtype):
+    """A Fortran-ordered V of the working dtype lends its transpose to the
+    fit (no copy of V^T): the fit is the C-ordered copy's, bit for bit, at r
+    = 6 (Numba's products) and 13 (BLAS's), and V is unchanged."""
+    from fastnmf._problem import build_problem
+
+    V = np.asfortranarray(data(2.0, "dense", dtype, m=15, n=14))
+    before = V.copy(order="F")
+    terms = build_problem(V, beta=2.0 if loss == "frobenius" else 1.0).terms
+    assert np.shares_memory(terms.Vt, V) and not terms.Vt.flags.writeable
+    for r in (6, 13):
+        W0, H0 = factors(*V.shape, r, dtype)
+        options = dict(loss=loss, init=(W0, H0), max_iter=15, tol=0, solver=solver)
+        fortran, c_ordered = nmf(V, r, **options), nmf(np.ascontiguousarray(V), r, **options)
+        assert_array_equal(fortran.W, c_ordered.W)
+        assert_array_equal(fortran.H, c_ordered.H)
+        assert_array_equal(fortran.loss_history, c_ordered.loss_history)
+    assert_array_equal(V, before)
+    assert V.flags.f_contiguous and V.flags.writeable
+    assert build_problem(np.asfortranarray(V.astype(np.float16)), 2.0).terms.Vt is None  # converted: no view
+    with pytest.raises(ValueError, match="Vt must be V"):
+        type(terms)(np.ascontiguousarray(V), 2.0, Vt=np.ascontiguousarray(V))  # not transposed
+
+
 def threads_seen(record):
     return lambda iteration, W, H, loss: record.append(numba.get_num_threads())
 
