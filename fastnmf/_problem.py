@@ -106,7 +106,7 @@ def _fortran_transpose(V, X):
         return None
     if not (V.T.flags.c_contiguous and V.flags.aligned):  # aligned: as check_matrix requires of X
         return None
-    return read_only(V.T)
+    return read_only(np.asarray(V).T)
 
 
 def _check_beta_zeros(X, is_sparse, beta):

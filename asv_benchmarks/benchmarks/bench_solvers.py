@@ -7,6 +7,8 @@ Skipped while ``fastnmf.nmf`` has no ``solver`` parameter; a solver that
 ``nmf`` rejects is skipped too.
 """
 
+import numpy as np
+
 import fastnmf
 
 from .common import (
@@ -87,6 +89,32 @@ class SolverMemory(_SolverFit):
 
     def setup(self, size, solver, layout, dtype):
         super().setup(size, solver, layout, dtype, max(RANKS))
+
+    def peakmem_fit(self, *params):
+        self.fit()
+
+
+class DenseOrderFit:
+    """A short fit (the default solver, ``ITERATIONS`` iterations) of a dense
+    V given in C or in Fortran order, as a pandas DataFrame's values come:
+    the fit copies a Fortran-ordered V to C order and reads its transpose as
+    it is, so the two should take about as long and as much memory."""
+
+    params = [SIZES, ["C", "F"], DTYPES, RANKS]
+    param_names = ["size", "order", "dtype", "r"]
+    timeout = 120
+
+    def setup(self, size, order, dtype, r):
+        V = data("dense", size, dtype)
+        self.V = np.asfortranarray(V) if order == "F" else np.ascontiguousarray(V)
+        self.kwargs = dict(init=initial_factors(V, r), max_iter=ITERATIONS, tol=0.0, n_threads=1)
+        self.fit()  # compiles (or loads) the kernels
+
+    def fit(self):
+        return fastnmf.nmf(self.V, r=self.kwargs["init"][0].shape[1], **self.kwargs)
+
+    def time_fit(self, *params):
+        self.fit()
 
     def peakmem_fit(self, *params):
         self.fit()
