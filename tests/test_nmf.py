@@ -179,21 +179,30 @@ def test_dense_frobenius_products_by_numba_and_by_blas_agree(solver, dtype, monk
 
 
 @pytest.mark.parametrize(
-    "loss, solver", [("frobenius", "mu"), ("frobenius", "hals"), ("frobenius", "ehals"), ("kullback-leibler", "mu")]
+    "loss, solver, masked",
+    [
+        ("frobenius", "mu", False),
+        ("frobenius", "hals", False),
+        ("frobenius", "ehals", False),
+        ("kullback-leibler", "mu", False),
+        ("kullback-leibler", "mu", True),
+    ],
 )
-def test_fortran_ordered_V_fits_as_its_c_ordered_copy(loss, solver, dtype):
+def test_fortran_ordered_V_fits_as_its_c_ordered_copy(loss, solver, masked, dtype):
     """A Fortran-ordered V of the working dtype lends its transpose to the
-    fit (no copy of V^T): the fit is the C-ordered copy's, bit for bit, at r
-    = 6 (Numba's products) and 13 (BLAS's), and V is unchanged."""
+    fit (no copy of V^T), with a dense mask too: the fit is the C-ordered
+    copy's, bit for bit, at r = 6 (Numba's products) and 13 (BLAS's), and V
+    is unchanged."""
     from fastnmf._problem import build_problem
 
     V = np.asfortranarray(data(2.0, "dense", dtype, m=15, n=14))
+    mask = np.random.default_rng(3).random(V.shape) < 0.7 if masked else None
     before = V.copy(order="F")
-    terms = build_problem(V, beta=2.0 if loss == "frobenius" else 1.0).terms
+    terms = build_problem(V, beta=2.0 if loss == "frobenius" else 1.0, mask=mask).terms
     assert np.shares_memory(terms.Vt, V) and not terms.Vt.flags.writeable
     for r in (6, 13):
         W0, H0 = factors(*V.shape, r, dtype)
-        options = dict(loss=loss, init=(W0, H0), max_iter=15, tol=0, solver=solver)
+        options = dict(loss=loss, init=(W0, H0), max_iter=15, tol=0, solver=solver, mask=mask)
         fortran, c_ordered = nmf(V, r, **options), nmf(np.ascontiguousarray(V), r, **options)
         assert_array_equal(fortran.W, c_ordered.W)
         assert_array_equal(fortran.H, c_ordered.H)

@@ -235,9 +235,14 @@ def sweep_lanes(A, P, G, l1, l2, tiny, following, end, max_sweeps, delta_squared
     int64 test of each lane, LLVM vectorized the float32 update four lanes at
     a time, the width of the widest; now eight. The sweeps of one call
     (factors after ten iterations, the stopping rule on, one thread, the
-    stock volumes' and the faces' W and H sides at r = 10, medians of 21)
-    ran 1.12-1.19x faster in float32, 1.0x in float64 (which was four wide
-    already), with the same results to the last bit."""
+    stock volumes' and the faces' W and H sides, medians of 21) ran
+    1.08-1.19x faster in float32 at r = 10 and 20 (0.97-1.06x at r = 4),
+    0.95-1.03x in float64 (which was four wide already), with the same
+    results to the last bit there. The stopping rule's sums are now rounded
+    to the working dtype: a row whose change lies at the threshold may take
+    one sweep more or fewer in float32 (each sweep is still an exact
+    coordinate-descent step), and a float32 sum that overflows to inf only
+    stops its row sooner."""
     r = A.shape[1]
     zero = tiny - tiny
     work = np.empty((4 * r + 4, lanes), dtype=A.dtype)
