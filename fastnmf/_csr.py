@@ -72,20 +72,24 @@ def sampled_numerator(X, A, B, beta, eps, with_loss):
     return num, loss
 
 
-def observed_terms(X, A, B, beta, eps, with_loss):
+def observed_terms(X, A, B, beta, eps, with_loss, update=None):
     """Numerator, denominator and float64 objective of the update over X's
     stored entries only, weighted by ``X.weights``, by column blocks (kernel
-    ``csr_observed_terms``)."""
+    ``csr_observed_terms``). With ``update = (l1, l2, gamma, tiny)`` the
+    last block's call makes num the updated A instead (the kernel's
+    ``update``; den is then scratch)."""
     num = np.empty(A.shape, dtype=A.dtype)
     den = np.empty(A.shape, dtype=A.dtype)
     loss = 0.0
-    for block, B_slice, accumulate in by_column_blocks(X, B):
+    blocks = by_column_blocks(X, B)
+    for b, (block, B_slice, accumulate) in enumerate(blocks):
         parts = block.loss_parts()
         K.csr_observed_terms(
             block.indptr, block.indices, block.data, block.weights, A, B_slice, beta, eps,
-            block.bounds, num, den, parts, with_loss, accumulate,
+            block.bounds, num, den, parts, with_loss, accumulate, update if b == len(blocks) - 1 else None,
         )  # fmt: skip
-        loss += float(parts.sum())
+        if with_loss:
+            loss += float(parts.sum())
     return num, den, loss
 
 

@@ -128,11 +128,13 @@ class ReusedProductSteps:
         return data_loss
 
     def update(self, W, Ht):
+        """Updates W and Ht in place; returns them (as :func:`fastnmf._loop.run` expects)."""
         l1_W, l2_W, l1_H, l2_H = self.penalties
         m, n = self.terms.shape
         self._inner(W, *self._w_products, l1_W, l2_W, n)
         if self.update_H:
             self._inner(Ht, *self.terms.h_products(W, Ht), l1_H, l2_H, m)
+        return W, Ht
 
     def _inner(self, A, P, G, l1, l2, other_rows):
         raise NotImplementedError
@@ -287,6 +289,7 @@ class ExtrapolatedHALSSteps(HALSSteps):
         self._inner(H, *self.terms.h_products(self._moved_on(W, W_before), Ht), l1_H, l2_H, m)
         self._H = H
         np.copyto(Ht, self._moved_on(H, H_before))
+        return W, Ht
 
     def _moved_on(self, A, before):
         """max(0, A + beta (A - before)), or A itself without extrapolation.

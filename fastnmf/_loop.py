@@ -108,12 +108,16 @@ def run(steps, W, Ht, penalties, *, max_iter, tol, update_H=True, callback=None,
     """Iterate ``steps`` on W and Ht (in place).
 
     ``penalties`` is ``(l1_W, l2_W, l1_H, l2_H)``, arrays of one weight per
-    row of W and of Ht. Returns ``(n_iter, converged, history, iterations,
+    row of W and of Ht. ``steps.update(W, Ht)`` returns the updated pair,
+    the same arrays or new ones (the masked sparse update writes each
+    factor's new rows to an array of its own); the final pair is copied
+    into W and Ht. Returns ``(n_iter, converged, history, iterations,
     data_loss)``: history[i] is the objective after iterations[i]
     iterations, and data_loss the final objective without penalties.
     """
     l1_W, l2_W, l1_H, l2_H = penalties
     progress = Progress(max_iter=max_iter, tol=tol, callback=callback, verbose=verbose)
+    given = W, Ht
     iteration = 0
     while True:
         with_loss = progress.evaluates(iteration)
@@ -123,6 +127,9 @@ def run(steps, W, Ht, penalties, *, max_iter, tol, update_H=True, callback=None,
             progress.record(iteration, loss, data_loss)
         if progress.should_stop(iteration, read_only(W), read_only(Ht.T)):
             break
-        steps.update(W, Ht)
+        W, Ht = steps.update(W, Ht)
         iteration += 1
+    for final, array in zip((W, Ht), given):
+        if final is not array:
+            np.copyto(array, final)
     return (iteration, *progress.results())

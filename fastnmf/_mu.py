@@ -23,18 +23,33 @@ class MultiplicativeSteps:
         self.eps = dtype.type(EPS)
         self.flush = dtype.type(tiny(dtype))
         self._w_terms = None
+        self._next_W = None
 
     def prepare(self, W, Ht, with_loss):
+        """The W update's terms and the objective at (W, Ht). Where the
+        layout ``fuses`` (masked sparse data), the updated W itself, as a
+        new array: the terms and the update in one pass, W left as it is
+        until :meth:`update` (the loop may stop here)."""
+        l1_W, l2_W, _, _ = self.penalties
+        if self.terms.fuses:
+            self._next_W, data_loss = self.terms.w_update(W, Ht, l1_W, l2_W, self.gamma, self.flush, with_loss)
+            return data_loss
         num, den, data_loss = self.terms.w_terms(W, Ht, with_loss)
         self._w_terms = num, den
         return data_loss
 
     def update(self, W, Ht):
+        """The updated (W, Ht): the arrays given, updated in place, or new
+        ones where the layout ``fuses``."""
         l1_W, l2_W, l1_H, l2_H = self.penalties
-        update_factor(W, *self._w_terms, l1_W, l2_W, self.gamma, self.eps, self.flush)
+        if self.terms.fuses:
+            W, self._next_W = self._next_W, None
+        else:
+            update_factor(W, *self._w_terms, l1_W, l2_W, self.gamma, self.eps, self.flush)
+            self._w_terms = None
         if self.update_H:
-            num, den = self.terms.h_terms(W, Ht)
-            update_factor(Ht, num, den, l1_H, l2_H, self.gamma, self.eps, self.flush)
+            Ht = self.terms.h_update(W, Ht, l1_H, l2_H, self.gamma, self.flush)
+        return W, Ht
 
 
 class AcceleratedMultiplicativeSteps(ReusedProductSteps):

@@ -30,7 +30,10 @@ Each class has ``w_terms(W, Ht, with_loss)`` -> ``(num, den, data_loss)``,
 ``h_terms(W, Ht)`` -> ``(num, den)`` and ``data_loss(W, Ht)``. ``den`` may
 have a single row that every row shares, or be a :class:`GramDenominator`.
 ``data_loss`` is the float64 objective without penalties, or None when
-``with_loss`` is false.
+``with_loss`` is false. The multiplicative updates take
+``h_update(W, Ht, ...)`` -> the updated Ht, and where the class ``fuses``
+(:class:`ObservedTerms`: the terms and the update in one pass, into new
+arrays) ``w_update(W, Ht, ..., with_loss)`` -> ``(updated W, data_loss)``.
 """
 
 import contextlib
@@ -67,8 +70,18 @@ class _Base:
         self.eps = self.dtype.type(EPS)
         self.beta_typed = self.dtype.type(beta)
 
+    # Whether w_update and h_update make the terms and the update in one pass, into a new array
+    # (:class:`ObservedTerms`); otherwise the update is made from the terms, in place.
+    fuses = False
+
     def data_loss(self, W, Ht):
         return self.w_terms(W, Ht, with_loss=True)[2]
+
+    def h_update(self, W, Ht, l1, l2, gamma, flush):
+        """Ht (H, kept transposed) after its multiplicative update: Ht itself,
+        updated in place, or a new array where the layout ``fuses``."""
+        update_factor(Ht, *self.h_terms(W, Ht), l1, l2, gamma, self.eps, flush)
+        return Ht
 
 
 def dense_tiles(p, r, dtype, held):
@@ -483,6 +496,19 @@ class ObservedTerms(_Base):
 
     def h_terms(self, W, Ht):
         return self._terms(self.Xt, Ht, W, with_loss=False)[:2]
+
+    fuses = True
+
+    def w_update(self, W, Ht, l1, l2, gamma, flush, with_loss):
+        """``(W_next, data_loss)``: W after its update, a new array (the
+        kernel's num, which it makes the updated W row by row:
+        ``csr_observed_terms``'s ``update``), and the objective at (W, Ht)
+        (None without ``with_loss``). W itself is left as it was."""
+        W_next, _, loss = observed_terms(self.X, W, Ht, self.beta_typed, self.eps, with_loss, (l1, l2, gamma, flush))
+        return W_next, (loss if with_loss else None)
+
+    def h_update(self, W, Ht, l1, l2, gamma, flush):
+        return observed_terms(self.Xt, Ht, W, self.beta_typed, self.eps, False, (l1, l2, gamma, flush))[0]
 
 
 def all_entries_power_product(A, B, beta, eps, with_loss):

@@ -180,6 +180,76 @@ def test_csr_observed_terms(beta, weighted, with_loss, dtype, n_threads):
         assert_loss_close(parts.sum(), ref_loss, dtype, scale, err_msg=where)
 
 
+@pytest.mark.parametrize("l2", [False, True], ids=["l1", "l1-l2"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("beta", [2.0, 1.0, 1.5, 0.5])
+@pytest.mark.parametrize("r", [3, 10, 20, 40])
+def test_csr_observed_terms_with_the_update(r, beta, weighted, l2, dtype, n_threads):
+    """With ``update``, num is A after its multiplicative update: what the
+    update kernel makes from the terms, and the NumPy twins' update to
+    rounding; in one call, or in two column blocks (the second adds to the
+    first's sums and updates); A itself is left as it was. r = 3 and 10
+    take the narrow path, 40 the wide one, 20, weighted entries and beta
+    1.5 and 0.5 (gamma = 2/3) the loops.
+
+    Without an l2 penalty, bit for bit. With one, to rounding: den + l1 +
+    l2 a may be associated otherwise where the loops' update is compiled
+    than in the update kernel (the fast-math flags allow it)."""
+    rng = np.random.default_rng(r)
+    m, n = 23, 31
+    X = sp.random(m, n, density=0.4, random_state=rng, format="csr", dtype=dtype)
+    X.data += dtype.type(0.1)
+    A = (rng.random((m, r)) + 0.1).astype(dtype)
+    B = (rng.random((n, r)) + 0.1).astype(dtype)
+    weights = (rng.random(X.nnz) * 2).astype(dtype) if weighted else np.empty(0, dtype=dtype)
+    l1_weights = (0.1 * rng.random(m)).astype(dtype)
+    l2_weights = (0.1 * rng.random(m)).astype(dtype) if l2 else np.zeros(m, dtype=dtype)
+    gamma = dtype.type(naive.mm_exponent(beta))
+    beta_t, eps, tiny = dtype.type(beta), dtype.type(EPS), dtype.type(np.finfo(dtype).tiny)
+    update = (l1_weights, l2_weights, gamma, tiny)
+    no_gram = np.empty((0, 0), dtype=dtype)
+    bounds = balanced_row_chunks(X.indptr)
+    parts = loss_parts_for(bounds)
+
+    def assert_same(comp, expected, where):
+        if l2:
+            assert_close(comp, expected, dtype, err_msg=where)
+        else:
+            assert_array_equal(comp, expected, err_msg=where)
+
+    def terms(blocks, update=None):
+        """num and den over the column blocks [(X, weights, B)], the last one's call with ``update``."""
+        num, den = nan_array(A.shape, dtype), nan_array(A.shape, dtype)
+        for b, (X_block, block_weights, B_block) in enumerate(blocks):
+            K.csr_observed_terms(
+                X_block.indptr, X_block.indices, X_block.data, block_weights, A, B_block, beta_t, eps, bounds,
+                num, den, parts, False, b > 0, update if b == len(blocks) - 1 else None,
+            )  # fmt: skip
+        return num, den
+
+    half = n // 2
+    split = [(sp.csr_array(X[:, :half]), B[:half].copy()), (sp.csr_array(X[:, half:]), B[half:].copy())]
+    if weighted:  # the weights follow their entries into the blocks
+        weight_matrix = sp.csr_array((weights, X.indices, X.indptr), shape=X.shape)
+        block_weights = [weight_matrix[:, :half].data, weight_matrix[:, half:].data]
+    else:
+        block_weights = [weights, weights]
+    cases = {
+        "one call": [(X, weights, B)],
+        "two column blocks": [(X_block, w, B_block) for (X_block, B_block), w in zip(split, block_weights)],
+    }
+    ref_num, ref_den, _ = naive.csr_observed_terms(X.indptr, X.indices, X.data, weights, A, B, beta)
+    ref = naive.apply_update(A, ref_num, ref_den, l1_weights, l2_weights, gamma, tiny=tiny)
+    before = A.copy()
+    for where, blocks in cases.items():
+        expected = A.copy()
+        K.multiplicative_update(expected, *terms(blocks), no_gram, l1_weights, l2_weights, gamma, eps, tiny)
+        assert_close(expected, ref, dtype, err_msg=where)
+        updated, _ = terms(blocks, update)
+        assert_same(updated, expected, where)
+        assert_array_equal(A, before, err_msg=where)
+
+
 def test_shares_cover_every_chunk_once():
     """Each share is a run of consecutive chunks; together, in order, they
     are every chunk once, whatever the number of shares."""
@@ -209,7 +279,7 @@ def test_observed_terms_do_not_depend_on_the_shares(beta, dtype):
         parts = loss_parts_for(bounds)
         csr.observed_chunks(
             rows, X.indptr, X.indices, X.data, weights, A, B, dtype.type(beta), dtype.type(EPS), bounds, shares,
-            num, den, parts, True, False,
+            num, den, parts, True, False, weights, weights, dtype.type(1), dtype.type(0),
         )  # fmt: skip
         results.append((num, den, parts))
     for num, den, parts in results[1:]:

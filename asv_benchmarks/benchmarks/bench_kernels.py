@@ -37,6 +37,8 @@ CSR_KERNELS = [
     "csr_observed_terms_kl",
     "observed_terms_frobenius",
     "observed_terms_kl",
+    "observed_update_frobenius",
+    "observed_update_kl",
 ]
 
 
@@ -47,6 +49,8 @@ BLOCKED_PATHS = {
     "sampled_numerator_kl": "sampled_numerator",
     "observed_terms_frobenius": "observed_terms",
     "observed_terms_kl": "observed_terms",
+    "observed_update_frobenius": "observed_terms",
+    "observed_update_kl": "observed_terms",
 }
 
 
@@ -113,6 +117,8 @@ class CSRKernels:
         self.den = np.empty(A.shape, dtype=dtype)
         self.loss_parts = np.zeros(len(self.X.bounds) - 1)
         self.no_weights = np.empty(0, dtype=dtype)
+        no_penalty = np.zeros(A.shape[0], dtype=dtype)
+        self.update = (no_penalty, no_penalty, self.dtype.type(1), self.dtype.type(np.finfo(dtype).tiny))
         self.call = getattr(self, "_" + kernel.replace(".", "_"))
         self.call()
 
@@ -133,6 +139,19 @@ class CSRKernels:
 
     def _observed_terms_kl(self):
         self.blocked(self.matrix, self.A, self.B, self.dtype.type(1.0), self.eps, False)
+
+    # What masked fits call since 2026-12-07: the terms and the update in one pass.
+    def _observed_update(self, beta):
+        try:
+            self.blocked(self.matrix, self.A, self.B, self.dtype.type(beta), self.eps, False, self.update)
+        except TypeError:
+            raise NotImplementedError("this fastnmf's masked kernel makes no update") from None
+
+    def _observed_update_frobenius(self):
+        self._observed_update(2.0)
+
+    def _observed_update_kl(self):
+        self._observed_update(1.0)
 
     def _csr_times_dense(self):
         X = self.X

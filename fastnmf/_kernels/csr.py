@@ -92,6 +92,7 @@ from .rows import (
     zero_row,
 )
 from .shares import share, thread_shares
+from .update import update_row
 
 
 @kernel
@@ -301,6 +302,16 @@ def beta_rows(indptr, indices, data, A, B, beta, eps, bounds, c0, c1, out, loss_
 
 
 @serial_kernel
+def _updated_row(A, i, num, den, l1_weights, l2_weights, gamma, eps, tiny):
+    """num[i] = row i of A after its multiplicative update from num[i] and
+    den[i] (:func:`~fastnmf._kernels.update.update_row`), for the loops of
+    :func:`observed_rows`. A call of its own: inlined there by Numba, it
+    made the kernel 1.1-1.4x slower on its vector paths too, which never
+    run it (0.5M, r = 10, one thread, both sides, float32 and float64)."""
+    update_row(num, A, i, num, den, i, l1_weights, l2_weights, gamma, eps, tiny)
+
+
+@serial_kernel
 def _observed_entry(ab, v, w, beta, eps, one, with_loss):
     """For an observed entry v = X[i, j] of weight w, with ab = (A B^T)_ij:
     its coefficients on B[j] in the numerator, w v ab^(beta - 2), and in the
@@ -352,7 +363,7 @@ def _observed_half_squares(data, base, abs_):
 
 
 def csr_observed_terms(
-    indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss, accumulate
+    indptr, indices, data, weights, A, B, beta, eps, bounds, num, den, loss_parts, with_loss, accumulate, update=None
 ):
     """Numerator and denominator of the weighted update over X's stored
     entries only (the entries not stored are unknown, not zero):
@@ -372,21 +383,45 @@ def csr_observed_terms(
     (:func:`_observed_kl`; :func:`_observed_half_squares` on the narrow
     path, which keeps them for beta = 2 too).
 
+    With ``update = (l1, l2, gamma, tiny)``, num[i] receives instead row
+    i of A after its multiplicative update from the row's totals, A[i] *
+    (num[i] / (den[i] + l1[i] + l2[i] A[i])) ** gamma, the epsilon policy
+    applied as :func:`~fastnmf._kernels.update.multiplicative_update`
+    applies it, and den is scratch: num is then the updated A, and A is
+    left as it was. The terms and the update are one pass and one kernel
+    call: on the vector paths a row's updated values go out from the
+    registers that summed it, where the update kernel reads num, den and A
+    back from memory once every row is done (docs/kernel_log.md, "The
+    masked update inside the masked kernel"). The update goes to num, not
+    back to A: a masked vector store into A[i] makes the next row's load
+    of A[i + 1], whose vector spans it, wait for the store (the H side of
+    the 0.5M matrix, r = 10, one thread: 2.03 against 1.76 ms). The
+    kernel runs with subnormal numbers taken as zero
+    (:mod:`fastnmf._kernels.fpmode`), and so does this update, where the
+    update kernel does not: an update that passes through a subnormal
+    value (a ratio or a denominator below about 1e-38 in float32, 2e-308
+    in float64) takes it as zero here. The entries it touches are at the
+    epsilon policy's flush threshold: a float32 fit of a 7 x 6 matrix at
+    r = 40, KL, gave one entry 0 here and 8.4e-38 by the update kernel.
+
     The chunks run in parallel (:func:`observed_chunks`), each thread's
     share by one call of :func:`observed_rows`.
     """
     rows = first_class(observed_rows, A.dtype, indices.dtype)
     shares = thread_shares(bounds.shape[0] - 1)
+    if update is None:
+        nothing = np.empty(0, dtype=A.dtype)
+        update = (nothing, nothing, A.dtype.type(1), A.dtype.type(0))
     observed_chunks(
         rows, indptr, indices, data, weights, A, B, beta, eps, bounds, shares,
-        num, den, loss_parts, with_loss, accumulate,
+        num, den, loss_parts, with_loss, accumulate, *update,
     )  # fmt: skip
 
 
 @kernel
 def observed_chunks(
     rows, indptr, indices, data, weights, A, B, beta, eps, bounds, shares, num, den, loss_parts, with_loss,
-    accumulate,
+    accumulate, l1_weights, l2_weights, gamma, tiny,
 ):  # fmt: skip
     """The parallel loop of :func:`csr_observed_terms`: ``rows``
     (:func:`observed_rows`) on each thread's share of the chunks
@@ -397,19 +432,22 @@ def observed_chunks(
         mode = subnormals_off()
         rows(
             indptr, indices, data, weights, A, B, beta, eps, bounds, c0, c1, num, den, loss_parts, with_loss,
-            accumulate,
+            accumulate, l1_weights, l2_weights, gamma, tiny,
         )  # fmt: skip
         restore_fp_mode(mode)
 
 
-@block_kernel("-", "IIrrAAxxknnAAlbb")
+@block_kernel("-", "IIrrAAxxknnAAlbbaaxx")
 def observed_rows(
-    indptr, indices, data, weights, A, B, beta, eps, bounds, c0, c1, num, den, loss_parts, with_loss, accumulate
-):
+    indptr, indices, data, weights, A, B, beta, eps, bounds, c0, c1, num, den, loss_parts, with_loss, accumulate,
+    l1_weights, l2_weights, gamma, tiny,
+):  # fmt: skip
     """:func:`csr_observed_terms` on the chunks c0..c1-1 (rows
     bounds[c0]..bounds[c1]-1), each chunk's share of the objective in
-    ``loss_parts[c]``."""
+    ``loss_parts[c]``; with the update's penalties (``l1_weights`` not
+    empty), num[i] the updated row of A."""
     unit = weights.shape[0] == 0
+    update = l1_weights.shape[0] > 0
     zero = eps - eps
     one = eps / eps
     # Weighted entries keep the general path, which never reads the value of a
@@ -432,7 +470,8 @@ def observed_rows(
             if narrow or wide:
                 start, end = indptr[i], indptr[i + 1]
                 arguments = (
-                    indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
+                    indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far,
+                    update, l1_weights, l2_weights, tiny,  # gamma is 1 for beta 1 and 2
                 )  # fmt: skip
                 if narrow:
                     narrow_observed_row(*arguments)
@@ -487,6 +526,8 @@ def observed_rows(
                 add_row(num, i, B, j, n_coef)
                 add_row(den, i, B, j, d_coef)
                 part += loss
+            if update:
+                _updated_row(A, i, num, den, l1_weights, l2_weights, gamma, eps, tiny)
         if keep:
             part += _observed_kl(data, base, kept, np.float64(eps)) if kl else _observed_half_squares(data, base, kept)
         loss_parts[c] = part

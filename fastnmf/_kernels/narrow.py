@@ -53,7 +53,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._jit import inlined_kernel
+from .._jit import FASTMATH, inlined_kernel
 from .rows import GROUP, PREFETCH_AHEAD
 
 LANES = 16  # the widest r of the narrow path: a float32 row of B is one 512-bit register
@@ -397,6 +397,28 @@ class _RowCode:
             with written:
                 self.store_row(total, address)
 
+    def updated(self, a, num, den, i):
+        """Row ``a`` of A after the multiplicative update at gamma = 1 from
+        its totals num and den: a * (num / (den + l1 + l2 a)), a zero
+        denominator taken as eps and entries below ``tiny`` as zero
+        (:func:`fastnmf._kernels.update.update_row`: the same operations,
+        with the same fast-math flags)."""
+        builder = self.builder
+        flags = tuple(sorted(FASTMATH))
+
+        def weight(name):
+            return self.splat(builder.load(builder.gep(self.argument(name).data, [i])))
+
+        l1, l2 = weight("l1_weights"), weight("l2_weights")
+        eps, tiny = self.splat(self.argument("eps")), self.splat(self.argument("tiny"))
+        rows = []
+        for x, n, d in zip(a, num, den):
+            d = builder.fadd(builder.fadd(d, l1, flags=flags), builder.fmul(l2, x, flags=flags), flags=flags)
+            d = builder.select(builder.fcmp_ordered("==", d, self.zero), eps, d)
+            x = builder.fmul(x, builder.fdiv(n, d, flags=flags), flags=flags)
+            rows.append(builder.select(builder.fcmp_ordered("<", x, tiny), self.zero, x))
+        return tuple(rows)
+
 
 def _spread(sets, update):
     """``update(t, sums) -> sums`` for the entries t = 0..GROUP-1 of a group:
@@ -498,16 +520,19 @@ def _observed_row(registers, sets):
 
     @intrinsic
     def observed_row(typingctx, indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss,
-                     accumulate, last, far):  # fmt: skip
+                     accumulate, last, far, update, l1_weights, l2_weights, tiny):  # fmt: skip
         """The masked update's row with unit weights: num[i, :r] and den[i, :r]
         the sums over p in start..end-1, j = indices[p], ab = A[i] . B[j], of
 
         - Frobenius: data[p] * B[j] and ab * B[j];
         - Kullback-Leibler (``kl``): data[p] / max(ab, eps) * B[j] and B[j]
 
-        (added to num[i] and den[i] with ``accumulate``). With ``with_loss``
-        each ab, as float64, in kept[p - base]; otherwise as
-        :func:`narrow_row_sum`."""
+        (added to num[i] and den[i] with ``accumulate``). With ``update``,
+        num[i] receives instead row i of A after its multiplicative update
+        from those totals (penalties ``l1_weights[i]`` and
+        ``l2_weights[i]``; :meth:`_RowCode.updated`), straight from the
+        registers, and den[i] is not written. With ``with_loss`` each ab, as
+        float64, in kept[p - base]; otherwise as :func:`narrow_row_sum`."""
 
         def body(code):
             builder = code.builder
@@ -552,22 +577,41 @@ def _observed_row(registers, sets):
             # group's four rows with A's row and the two sums would spill
             # (slower than the loops at r = 50), so entries go one at a time
             by_groups = registers == 1 or code.itemsize < 8
+            # the two loops' sums meet in these slots (registers, once LLVM
+            # has run), so that what follows is generated once
+            slots = [[cgutils.alloca_once(builder, code.vector) for _ in range(registers)] for _ in range(2)]
+
+            def keep_sums(sums):
+                for row, row_slots in zip(sums, slots):
+                    for value, slot in zip(row, row_slots):
+                        builder.store(value, slot)
+
+            def kept_sums():
+                return [tuple(builder.load(slot) for slot in row_slots) for row_slots in slots]
+
             with builder.if_else(code.argument("kl")) as (then, otherwise):
                 with then:
                     group = kullback_leibler_group if by_groups else None
-                    num, den = _loop(code, kullback_leibler, count=2, group=group, sets=sets)
-                    code.store("num", num, i)
-                    code.store("den", den, i)
+                    keep_sums(_loop(code, kullback_leibler, count=2, group=group, sets=sets))
                 with otherwise:
                     group = frobenius_group if by_groups else None
-                    num, den = _loop(code, frobenius, count=2, group=group, sets=sets)
+                    keep_sums(_loop(code, frobenius, count=2, group=group, sets=sets))
+            with builder.if_else(code.argument("update")) as (updating, summing):
+                with updating:
+                    with builder.if_then(code.argument("accumulate")):  # the earlier column blocks' sums too
+                        keep_sums([code.add(total, code.load_row(code.row_address(name, i)))
+                                   for name, total in zip(("num", "den"), kept_sums())])  # fmt: skip
+                    code.store_row(code.updated(a, *kept_sums(), i), code.row_address("num", i))
+                with summing:
+                    num, den = kept_sums()
                     code.store("num", num, i)
                     code.store("den", den, i)
 
         names = ("indices", "data", "start", "end", "A", "i", "B", "eps", "num", "den", "kept", "base", "kl",
-                 "with_loss", "accumulate", "last", "far")  # fmt: skip
+                 "with_loss", "accumulate", "last", "far", "update", "l1_weights", "l2_weights", "tiny")  # fmt: skip
         signature = types.void(
-            indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far
+            indices, data, start, end, A, i, B, eps, num, den, kept, base, kl, with_loss, accumulate, last, far,
+            update, l1_weights, l2_weights, tiny,
         )
         return signature, _generate(names, body, registers)
 

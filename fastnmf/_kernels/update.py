@@ -3,7 +3,7 @@
 import numpy as np
 from numba import prange
 
-from .._jit import kernel
+from .._jit import inlined_kernel, kernel
 from .gram import blas_block_rows
 
 
@@ -28,8 +28,6 @@ def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
     r = A.shape[1]
     shared = den.shape[0] == 1
     with_gram = gram.shape[0] > 0
-    zero = eps - eps
-    one = eps / eps
     if with_gram:
         step = blas_block_rows(r)
         for b in prange((A.shape[0] + step - 1) // step):
@@ -40,15 +38,28 @@ def multiplicative_update(A, num, den, gram, l1, l2, gamma, eps, tiny):
         # den[row, k], not a view den[row]: a view in a parallel loop costs an
         # atomic reference count on den, which every thread updates in turn
         row = i - i if shared else i  # (a literal 0 would unify with the loop index as a float)
-        for k in range(r):
-            a = A[i, k]
-            d = den[row, k] + l1[i] + l2[i] * a
-            if d == zero:
-                d = eps
-            ratio = num[i, k] / d
-            if gamma != one:
-                ratio = ratio**gamma
-            a = a * ratio
-            if a < tiny:
-                a = zero
-            A[i, k] = a
+        update_row(A, A, i, num, den, row, l1, l2, gamma, eps, tiny)
+
+
+@inlined_kernel
+def update_row(out, A, i, num, den, row, l1, l2, gamma, eps, tiny):
+    """out[i] = row i of A after :func:`multiplicative_update` (den's row
+    ``row``); ``out`` may be A itself, or num (each entry is read before it
+    is written). The masked CSR kernel's loops run it too, on each row once
+    its terms are summed (:func:`fastnmf._kernels.csr._updated_row`), and
+    its vector paths the same operations in LLVM code
+    (:meth:`fastnmf._kernels.narrow._RowCode.updated`)."""
+    zero = eps - eps
+    one = eps / eps
+    for k in range(A.shape[1]):
+        a = A[i, k]
+        d = den[row, k] + l1[i] + l2[i] * a
+        if d == zero:
+            d = eps
+        ratio = num[i, k] / d
+        if gamma != one:
+            ratio = ratio**gamma
+        a = a * ratio
+        if a < tiny:
+            a = zero
+        out[i, k] = a
