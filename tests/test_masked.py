@@ -316,6 +316,19 @@ def test_sparse_masked_fit_is_the_same_with_a_callback(layout, beta, rank, dtype
     assert plain.n_iter == watched.n_iter == 12
 
 
+def test_sparse_masked_fit_leaves_the_callers_factors_alone(dtype):
+    """The masked sparse update makes new arrays for the factors at every
+    iteration and the fit copies the last pair into its own: the caller's
+    starting factors are neither modified nor returned."""
+    V, mask, _, _ = make_case("observed", dtype, seed=4)
+    W0, H0 = initial_factors(dtype)
+    W0_before, H0_before = W0.copy(), H0.copy()
+    result = nmf(V, RANK, mask=mask, init=(W0, H0), max_iter=5, tol=0, **MU)
+    assert_array_equal(W0, W0_before)
+    assert_array_equal(H0, H0_before)
+    assert not np.shares_memory(result.W, W0) and not np.shares_memory(result.H, H0)
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_masked_fit_is_bit_identical_with_1_and_2_threads(layout, dtype):
     V, mask, _, _ = make_case(layout, dtype, seed=9)

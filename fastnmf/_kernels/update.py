@@ -48,7 +48,7 @@ def update_row(out, A, i, num, den, row, l1, l2, gamma, eps, tiny):
     is written). The masked CSR kernel's loops run it too, on each row once
     its terms are summed (:func:`fastnmf._kernels.csr._updated_row`), and
     its vector paths the same operations in LLVM code
-    (:meth:`fastnmf._kernels.narrow._RowCode.updated`)."""
+    (:meth:`fastnmf._kernels.rowcode.RowCode.updated`)."""
     zero = eps - eps
     one = eps / eps
     for k in range(A.shape[1]):
