@@ -29,8 +29,19 @@ function as an argument, a first-class function (:func:`block_kernel`,
 :func:`first_class`), rather than calling it by name: see
 :func:`block_kernel` for why.
 
-The threading layer is Numba's default (TBB if installed, else OpenMP, else
-workqueue), with one setting: OpenMP threads spin briefly, then sleep
+The threading layer is Numba's default: TBB if Numba can load it, else
+OpenMP, else workqueue. fastnmf depends on the ``tbb`` wheel on Linux x86-64,
+whose library Numba does not find by itself in a virtual environment (it is
+in the environment's ``lib/``, which the dynamic loader does not search), so
+:func:`load_tbb` loads it at import, before Numba starts its threads. TBB's
+threads, once woken, keep looking for work between the short parallel kernels
+of an iteration and yield the core while they do, then sleep: fits were 1.05
+to 2.1 times faster than with OpenMP on 2 idle cores, where a thread that
+sleeps between kernels pays to be woken at each of them, and as fast or faster
+with another process keeping a core busy (docs/performance.md, "Threads and
+the threading layer").
+
+Without TBB, OpenMP threads spin briefly, then sleep
 (``OMP_WAIT_POLICY=PASSIVE`` and ``GOMP_SPINCOUNT=3000``: 20-40 us with GNU
 OpenMP on the 2-core Intel Xeon of docs/performance.md, whose pause
 instruction takes 10 ns; 1000 spins gave that on the AMD Zen 3, and 5-10 us
@@ -55,9 +66,12 @@ Where that came first, :data:`OPENMP_STARTED_SPINNING` is true, and fits on
 several threads warn (:func:`fastnmf._threads.numba_threads`).
 """
 
+import ctypes
 import os
+import sys
 
 SPIN_COUNT = 3000  # GNU OpenMP's busy-wait iterations before a waiting thread sleeps
+TBB_LIBRARY = "libtbb.so.12"  # the soname that Numba's TBB layer links to
 
 
 def _started_threading_layer():
@@ -78,6 +92,49 @@ OPENMP_STARTED_SPINNING = "OMP_WAIT_POLICY" not in os.environ and _started_threa
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
+
+
+def _pip_tbb_library():
+    """The path of the TBB library that the ``tbb`` wheel installed, or None."""
+    path = os.path.join(sys.prefix, "lib", TBB_LIBRARY)  # a virtual environment's, or an installation's
+    if os.path.exists(path):
+        return path
+    from importlib import metadata
+
+    try:
+        files = metadata.files("tbb") or []
+    except metadata.PackageNotFoundError:
+        return None
+    found = [str(file.locate()) for file in files if file.name == TBB_LIBRARY]  # pip install --user, say
+    return found[0] if found and os.path.exists(found[0]) else None
+
+
+def load_tbb():
+    """Load the ``tbb`` wheel's library, so that Numba's TBB threading layer
+    can start; returns its path, or None where there is nothing to load.
+
+    Numba's TBB layer is an extension linked to ``libtbb.so.12``, which the
+    dynamic loader looks for in the system's folders only, not in the
+    ``lib/`` folder of the environment that pip installed the wheel into
+    (Numba's issue 6108). Loaded first, with its symbols global, the
+    library is the one the extension links to. Where a TBB library is
+    already loadable (a system or conda TBB), the wheel's is loaded all the
+    same, so that Numba's version check and the extension see the same
+    library. Nothing happens off Linux, or once Numba's threads are
+    running (their layer is chosen then)."""
+    if not sys.platform.startswith("linux") or _started_threading_layer() is not None:
+        return None
+    path = _pip_tbb_library()
+    if path is None:
+        return None
+    try:
+        ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError:  # a broken installation: Numba falls back to OpenMP, as without the wheel
+        return None
+    return path
+
+
+TBB_LOADED = load_tbb()  # the path of the wheel's TBB library, if loaded here
 
 import functools  # noqa: E402
 

@@ -56,7 +56,7 @@ HELD_TILE = (128, 512)  # the dense kernel's tiles when BLAS is held to the call
 HELD_TILE_MIN_RANK = {4: 4, 8: 16}  # from this r on (by itemsize)
 HELD_ROW_MULTIPLE = 8  # held tiles' rows, evened out, are rounded up to a multiple of this
 HALS_PRODUCT_ROWS = 128  # rows of V (or V^T) per BLAS call in dense HALS's products (evened out), made so
-HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on
+HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on, at any r
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
 ROW_DOTS_MAX_RANK = 12  # numba_product (row_dots) up to this r; at 16 BLAS is about as fast
 DGEMM_TRANSPOSED_MAX_RANK = 16  # dense_product's other orientation in float64 up to this r
@@ -389,21 +389,29 @@ class DenseTerms(_Base):
     def _products(self, B, transposed):
         """(V B, B^T B), or (V^T B, B^T B), for HALS.
 
-        From HALS_BLOCKED_MIN_WORK multiply-adds on, V B is made by Numba's
-        threads, one single-threaded BLAS call per block of
-        HALS_PRODUCT_ROWS rows (evened out) of V or of a C-ordered copy of
-        V^T (made at the first call, kept for the fit), and B^T B by
+        From HALS_BLOCKED_MIN_WORK multiply-adds on, and at any size for a
+        rank that Numba's row_dots does not take (:meth:`products_by_numba`),
+        V B is made by Numba's threads, one single-threaded BLAS call per
+        block of HALS_PRODUCT_ROWS rows (evened out) of V or of a C-ordered
+        copy of V^T (made at the first call, kept for the fit), and B^T B by
         :func:`gram`: no BLAS thread of its own is left spinning after the
         products, as OpenBLAS's are after a multithreaded product, to take
         the cores from the HALS sweeps that follow. The products alone are
         slower this way, whole iterations faster from the threshold on (2
         threads: the faces at r = 20 and 50 1.1-1.5x, 2,000 x 3,000 and
-        3,000 x 3,000 at r = 10 to 50 1.1-1.8x), slower below it (blocks on
-        the stock volumes' 1,259 x 470 at any r, or 2,000 x 1,000 at r = 10
-        and 16: 0.6-0.95x); see docs/kernel_log.md. Below the threshold,
-        and where BLAS cannot be held to one thread, NumPy's products. The
-        choice depends on the shapes only, never on the number of threads."""
-        if self.V.size * B.shape[1] >= HALS_BLOCKED_MIN_WORK:
+        3,000 x 3,000 at r = 10 to 50 1.1-1.8x). Below it, against
+        OpenBLAS's threads (r > 12), since TBB runs Numba's threads
+        (2026-12-07): fits of 20 iterations each after a pause of 0.1 s,
+        the stock volumes' 1,259 x 470 at r = 20 and 50 1.19-1.33x,
+        synthetic 500 x 300, 300 x 2,000 and 2,000 x 1,000 at r = 16 and 50
+        1.0-1.5x (0.86-1.52x on OpenMP's threads; before TBB, fits timed back
+        to back on OpenMP had found blocks 0.6-0.95x as fast there); against
+        row_dots (r <= 12) blocks stay slower (the faces at r = 10
+        0.89-0.91x). Where BLAS cannot be held to one thread, row_dots or
+        NumPy's products. The choice depends on the shapes only, never on
+        the number of threads."""
+        r = B.shape[1]
+        if self.V.size * r >= HALS_BLOCKED_MIN_WORK or not self.products_by_numba(r):
             with blas_on_calling_thread() as held:
                 if held:
                     if transposed and self.Vt is None:
@@ -412,7 +420,7 @@ class DenseTerms(_Base):
                     out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
                     K.row_block_products(X, np.ascontiguousarray(B), even_rows(X.shape[0], HALS_PRODUCT_ROWS), out)
                     return out, gram(B)
-        if self.products_by_numba(B.shape[1]):  # Numba's Gram matrix too: no multithreaded BLAS call
+        if self.products_by_numba(r):  # Numba's Gram matrix too: no multithreaded BLAS call
             return (self.vt_product(B) if transposed else numba_product(self.V, B)), gram(B)
         return (transposed_product(B, self.V) if transposed else dense_product(self.V, B)), B.T @ B
 

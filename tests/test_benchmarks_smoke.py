@@ -417,6 +417,15 @@ def test_thread_scaling_refuses_a_malformed_dense_shape(scripts, capsys):
     assert "expected ROWSxCOLUMNS such as 400x10304, got '30by40'" in capsys.readouterr().err
 
 
+def test_threading_layers_runs_on_a_tiny_matrix(scripts, capsys, tmp_path):
+    """Each layer in a process of its own, the synthetic cases only (no data in tmp_path)."""
+    layers = scripts("threading_layers")
+    assert layers.main(["--rounds", "1", "--fits", "1", "--pause", "0", "--size", "tiny", "--threads", "2",
+                        "--data-dir", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "tiny KL MU, 30 it" in out and "OpenMP" in out and "TBB" in out
+
+
 def test_compile_time_runs_one_fit(scripts, capsys):
     compile_time = scripts("compile_time")
     assert compile_time.main(["--runs", "1", "--kinds", "one", "--jobs", "0"]) == 0  # precompile: test_precompile.py

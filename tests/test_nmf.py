@@ -39,7 +39,7 @@ from conftest import (
 )
 import fastnmf
 from fastnmf import ConvergenceWarning, NMFResult, nmf
-from fastnmf._jit import SPIN_COUNT
+from fastnmf._jit import SPIN_COUNT, _pip_tbb_library
 
 LOSS_NAMES = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}
 
@@ -563,5 +563,42 @@ def test_a_fit_warns_once_when_openmp_threads_were_started_before_the_import(bef
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if done.returncode != 0 and "threading layer" in done.stderr.lower():
         pytest.skip("Numba's OpenMP threading layer is not available here")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected.split()
+
+
+LAYER_CASE = """
+import numpy as np
+{before}
+import fastnmf
+import fastnmf._jit
+import numba
+fastnmf.nmf(np.ones((40, 30)), 3, n_threads=2, init="random", random_state=0, max_iter=2, tol=0)
+print(fastnmf._jit.TBB_LOADED is not None, numba.threading_layer())
+"""
+
+
+@pytest.mark.skipif(_pip_tbb_library() is None, reason="no tbb wheel installed (fastnmf depends on it on Linux x86-64 only)")
+@pytest.mark.parametrize(
+    "before, layer, expected",
+    [
+        ("", None, "True tbb"),
+        ("", "omp", "True omp"),
+        ("import numba; numba.set_num_threads(2)", "omp", "False omp"),
+    ],
+    ids=["default", "omp-chosen", "threads-started-first"],
+)
+def test_fits_run_on_tbb_where_the_wheel_is_installed(before, layer, expected):
+    """fastnmf loads the tbb wheel's library at import, which Numba does not
+    find in a virtual environment by itself, so that its default threading
+    layer is TBB; a layer the user chose stays, and once Numba's threads run
+    nothing is loaded."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    if layer is not None:
+        env["NUMBA_THREADING_LAYER"] = layer
+    done = subprocess.run([sys.executable, "-c", LAYER_CASE.format(before=before)], env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    if done.returncode != 0 and "threading layer" in done.stderr.lower():
+        pytest.skip(f"Numba's {layer} threading layer is not available here")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == expected.split()

@@ -15,8 +15,9 @@ matrix W_i^T W_i instead.
 
 Numba's parallel kernels run one block at a time per process (a lock), each
 with all of the process's Numba threads: the ``workqueue`` threading layer
-aborts on concurrent calls, and several blocks at once would oversubscribe
-the cores anyway.
+(Numba's last resort, where neither TBB nor OpenMP loads) aborts on
+concurrent calls, and several blocks at once would oversubscribe the cores
+anyway.
 """
 
 import threading
