@@ -3,15 +3,13 @@ objective, dense vs CSR, determinism, dtypes, iteration control, threads and
 scikit-learn. The Frobenius solvers that reuse their products (HALS, A-MU,
 HALS with extrapolation) are in test_frobenius_solvers.py, data at the edges
 (zeros, scales far from 1) in test_nmf_edges.py, the speech x word use case
-in test_speech_topics.py.
+in test_speech_topics.py, the threading layer's setup at import in
+test_threading_layer.py.
 
 Fits run with one Numba thread unless threads are the point of the test: a
 parallel launch costs milliseconds on a loaded 2-core machine.
 """
 
-import os
-import subprocess
-import sys
 import warnings
 
 import numba
@@ -39,7 +37,6 @@ from conftest import (
 )
 import fastnmf
 from fastnmf import ConvergenceWarning, NMFResult, nmf
-from fastnmf._jit import SPIN_COUNT, _pip_tbb_library
 
 LOSS_NAMES = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}
 
@@ -497,108 +494,3 @@ def test_objective_of_exact_fit_with_zeros_is_zero(loss, layout):
     V = sp.csr_array(identity) if layout == "csr" else identity
     result = nmf(V, 2, loss=loss, init=(identity, identity), max_iter=0, **ONE_THREAD)
     assert result.loss == 0.0  # scikit-learn's _beta_divergence(I, I, I, beta) is 0 as well
-
-
-@pytest.mark.parametrize(
-    "preset, expected",
-    [
-        ({}, ("PASSIVE", str(SPIN_COUNT))),
-        ({"OMP_WAIT_POLICY": "ACTIVE"}, ("ACTIVE", None)),
-        ({"OMP_WAIT_POLICY": "PASSIVE"}, ("PASSIVE", None)),
-        ({"GOMP_SPINCOUNT": "0"}, ("PASSIVE", "0")),
-    ],
-    ids=["unset", "active", "passive", "spin-count"],
-)
-def test_openmp_waiting_set_at_import_unless_the_environment_says(preset, expected):
-    """fastnmf makes OpenMP threads spin briefly and then sleep, but never
-    overrides a wait policy or spin count the user set."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    env.update(preset)
-    code = "import os, fastnmf; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout.split() == [str(value) for value in expected]
-
-
-SPINNING_CASE = """
-import warnings
-import numpy as np
-{before}
-import fastnmf
-import fastnmf._jit
-print(fastnmf._jit.OPENMP_STARTED_SPINNING)
-class Shown(Exception):
-    pass
-def show(message, category, filename, lineno, file=None, line=None):
-    print("warned", category.__name__, "n_threads=1" in str(message), filename)
-    raise Shown  # as the fit enters its threads: no kernel runs
-warnings.showwarning = show
-warnings.simplefilter("always")
-for n_threads in (1, 2, 2):
-    try:
-        fastnmf.nmf(np.ones((400, 400)), 10, n_threads=n_threads, init="random", random_state=0, max_iter=0)
-        print("quiet")
-    except Shown:
-        pass
-"""
-
-
-@pytest.mark.parametrize(
-    "before, preset, expected",
-    [
-        ("import numba; numba.set_num_threads(2)", {}, "True quiet warned PerformanceWarning True <string> quiet"),
-        ("", {}, "False quiet quiet quiet"),
-        ("import numba; numba.set_num_threads(2)", {"OMP_WAIT_POLICY": "PASSIVE"}, "False quiet quiet quiet"),
-    ],
-    ids=["threads-started-first", "fastnmf-first", "policy-set-by-user"],
-)
-def test_a_fit_warns_once_when_openmp_threads_were_started_before_the_import(before, preset, expected):
-    """Numba's OpenMP threads started before ``import fastnmf`` keep OpenMP's
-    default busy-waiting (fastnmf's setting comes too late), which made dense
-    Frobenius fits 11-23x slower on 2 cores: the first fit on several threads
-    says so, once, from the caller's line (here the ``-c`` code's); a fit on
-    one thread, or a policy the user set, does not."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    env.update(preset, NUMBA_THREADING_LAYER="omp", NUMBA_NUM_THREADS="2")
-    code = SPINNING_CASE.format(before=before)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    if done.returncode != 0 and "threading layer" in done.stderr.lower():
-        pytest.skip("Numba's OpenMP threading layer is not available here")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == expected.split()
-
-
-LAYER_CASE = """
-import numpy as np
-{before}
-import fastnmf
-import fastnmf._jit
-import numba
-fastnmf.nmf(np.ones((40, 30)), 3, n_threads=2, init="random", random_state=0, max_iter=2, tol=0)
-print(fastnmf._jit.TBB_LOADED is not None, numba.threading_layer())
-"""
-
-
-@pytest.mark.skipif(_pip_tbb_library() is None, reason="no tbb wheel installed (fastnmf depends on it on Linux x86-64 only)")
-@pytest.mark.parametrize(
-    "before, layer, expected",
-    [
-        ("", None, "True tbb"),
-        ("", "omp", "True omp"),
-        ("import numba; numba.set_num_threads(2)", "omp", "False omp"),
-    ],
-    ids=["default", "omp-chosen", "threads-started-first"],
-)
-def test_fits_run_on_tbb_where_the_wheel_is_installed(before, layer, expected):
-    """fastnmf loads the tbb wheel's library at import, which Numba does not
-    find in a virtual environment by itself, so that its default threading
-    layer is TBB; a layer the user chose stays, and once Numba's threads run
-    nothing is loaded."""
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    if layer is not None:
-        env["NUMBA_THREADING_LAYER"] = layer
-    done = subprocess.run([sys.executable, "-c", LAYER_CASE.format(before=before)], env=env, capture_output=True,
-                          text=True)  # fmt: skip
-    if done.returncode != 0 and "threading layer" in done.stderr.lower():
-        pytest.skip(f"Numba's {layer} threading layer is not available here")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == expected.split()
