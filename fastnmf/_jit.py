@@ -35,11 +35,12 @@ whose library Numba does not find by itself in a virtual environment (it is
 in the environment's ``lib/``, which the dynamic loader does not search), so
 :func:`load_tbb` loads it at import, before Numba starts its threads. TBB's
 threads, once woken, keep looking for work between the short parallel kernels
-of an iteration and yield the core while they do, then sleep: fits were 1.05
-to 2.1 times faster than with OpenMP on 2 idle cores, where a thread that
-sleeps between kernels pays to be woken at each of them, and as fast or faster
-with another process keeping a core busy (docs/performance.md, "Threads and
-the threading layer").
+of an iteration and yield the core while they do, then sleep: fits started
+after a pause were 1.05 to 2.3 times faster than with OpenMP on 2 idle cores,
+where a thread that sleeps between kernels pays to be woken at each of them,
+and 1.06 to 1.94 times beside one busy process (but for one case of
+OpenBLAS's threads, since removed); with both cores busy with other work,
+0.73 to 1.33 times (docs/performance.md, "Threads and the threading layer").
 
 Without TBB, OpenMP threads spin briefly, then sleep
 (``OMP_WAIT_POLICY=PASSIVE`` and ``GOMP_SPINCOUNT=3000``: 20-40 us with GNU

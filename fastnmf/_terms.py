@@ -56,7 +56,7 @@ HELD_TILE = (128, 512)  # the dense kernel's tiles when BLAS is held to the call
 HELD_TILE_MIN_RANK = {4: 4, 8: 16}  # from this r on (by itemsize)
 HELD_ROW_MULTIPLE = 8  # held tiles' rows, evened out, are rounded up to a multiple of this
 HALS_PRODUCT_ROWS = 128  # rows of V (or V^T) per BLAS call in dense HALS's products (evened out), made so
-HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on, at any r
+HALS_BLOCKED_MIN_WORK = 50_000_000  # from this many multiply-adds (m n r) per product on (r > 12: always)
 GRAM_CHUNKS = 64  # partial Gram matrices (r x r each) summed in chunk order
 ROW_DOTS_MAX_RANK = 12  # numba_product (row_dots) up to this r; at 16 BLAS is about as fast
 DGEMM_TRANSPOSED_MAX_RANK = 16  # dense_product's other orientation in float64 up to this r
@@ -389,9 +389,9 @@ class DenseTerms(_Base):
     def _products(self, B, transposed):
         """(V B, B^T B), or (V^T B, B^T B), for HALS.
 
-        From HALS_BLOCKED_MIN_WORK multiply-adds on, and at any size for a
-        rank that Numba's row_dots does not take (:meth:`products_by_numba`),
-        V B is made by Numba's threads, one single-threaded BLAS call per
+        From HALS_BLOCKED_MIN_WORK multiply-adds on, and at any size above
+        ROW_DOTS_MAX_RANK (where NumPy's products would start OpenBLAS's
+        threads), V B is made by Numba's threads, one single-threaded BLAS call per
         block of HALS_PRODUCT_ROWS rows (evened out) of V or of a C-ordered
         copy of V^T (made at the first call, kept for the fit), and B^T B by
         :func:`gram`: no BLAS thread of its own is left spinning after the
@@ -407,11 +407,13 @@ class DenseTerms(_Base):
         1.0-1.5x (0.86-1.52x on OpenMP's threads; before TBB, fits timed back
         to back on OpenMP had found blocks 0.6-0.95x as fast there); against
         row_dots (r <= 12) blocks stay slower (the faces at r = 10
-        0.89-0.91x). Where BLAS cannot be held to one thread, row_dots or
-        NumPy's products. The choice depends on the shapes only, never on
+        0.89-0.91x), and below r = 4, where row_dots does not run and NumPy
+        makes the products, they were 0.73-1.61x (slower on 500 x 300).
+        Where BLAS cannot be held to one thread, row_dots or NumPy's
+        products. The choice depends on the shapes only, never on
         the number of threads."""
         r = B.shape[1]
-        if self.V.size * r >= HALS_BLOCKED_MIN_WORK or not self.products_by_numba(r):
+        if self.V.size * r >= HALS_BLOCKED_MIN_WORK or r > ROW_DOTS_MAX_RANK:
             with blas_on_calling_thread() as held:
                 if held:
                     if transposed and self.Vt is None:

@@ -148,14 +148,14 @@ def test_held_tile_rows_of_400():
     assert dense_tiles(400, 50, np.dtype(np.float32), held=True) == (104, HELD_TILE[1])
 
 
-@pytest.mark.parametrize("r", [7, 13])
+@pytest.mark.parametrize("r", [3, 7, 13])
 @pytest.mark.parametrize("path", ["blocks", "unheld", "small"])
 def test_dense_hals_products(path, r, dtype, n_threads, monkeypatch):
     """P = V H^T and V^T W with their Gram matrices, as dense HALS takes
     them: by blocks of rows from Numba's threads from HALS_BLOCKED_MIN_WORK
     on, and below it above r = 12, where BLAS is held (V^T copied once);
-    otherwise by Numba's row_dots up to r = 12 (V^T copied once) and
-    NumPy's products above."""
+    otherwise by Numba's row_dots from r = 4 to 12 (V^T copied once) and
+    NumPy's products below and above."""
     import fastnmf._terms
     from fastnmf._terms import HALS_PRODUCT_ROWS, DenseTerms
 
@@ -181,7 +181,7 @@ def test_dense_hals_products(path, r, dtype, n_threads, monkeypatch):
         assert_close(G, W64.T @ W64, dtype)
         assert P.dtype == G.dtype == dtype and P.flags.c_contiguous
     blocks = blas_can_be_held() and (path == "blocks" or (path == "small" and r > 12))
-    assert (terms.Vt is not None) == (blocks or r <= 12)  # V^T is copied for the blocks and row_dots
+    assert (terms.Vt is not None) == (blocks or 4 <= r <= 12)  # V^T is copied for the blocks and row_dots
 
 
 @needs_hold
