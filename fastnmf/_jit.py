@@ -96,18 +96,26 @@ if "OMP_WAIT_POLICY" not in os.environ:
 
 
 def _pip_tbb_library():
-    """The path of the TBB library that the ``tbb`` wheel installed, or None."""
-    path = os.path.join(sys.prefix, "lib", TBB_LIBRARY)  # a virtual environment's, or an installation's
-    if os.path.exists(path):
-        return path
+    """The path of the TBB library that the ``tbb`` wheel installed, or None.
+
+    In a virtual environment, its ``lib/`` folder holds only what pip put
+    there. Elsewhere ``sys.prefix/lib`` may be the system's folder, whose TBB
+    (a distribution's, possibly older than Numba accepts) is not the wheel's:
+    the wheel's own list of files says where it is (``pip install --user``,
+    say), and ``sys.prefix/lib`` (a conda environment's) comes last."""
+    prefix_library = os.path.join(sys.prefix, "lib", TBB_LIBRARY)
+    if sys.prefix != sys.base_prefix and os.path.exists(prefix_library):
+        return prefix_library
     from importlib import metadata
 
     try:
-        files = metadata.files("tbb") or []
+        found = [str(file.locate()) for file in metadata.files("tbb") or [] if file.name == TBB_LIBRARY]
     except metadata.PackageNotFoundError:
-        return None
-    found = [str(file.locate()) for file in files if file.name == TBB_LIBRARY]  # pip install --user, say
-    return found[0] if found and os.path.exists(found[0]) else None
+        found = []
+    for path in (*found, prefix_library):
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def load_tbb():

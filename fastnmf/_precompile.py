@@ -94,8 +94,9 @@ def solver_paths(dtype):
     not), beta = 1.5, Itakura-Saito (dense), dense Frobenius MU at a rank
     whose products Numba makes (:func:`fastnmf._terms.row_dots_take`), and
     HALS at a rank above LANES_MAX_RANK (one row at a time), on a dense V
-    large enough for its products by blocks of rows
-    (HALS_BLOCKED_MIN_WORK: 500 x 3,031)."""
+    of HALS_BLOCKED_MIN_WORK multiply-adds (500 x 3,031): products by
+    blocks of rows (taken above r = 12 at any size too), and Gram matrices
+    large enough for the parallel kernel (:func:`fastnmf._terms.gram`)."""
     import numpy as np
     import scipy.sparse as sp
 

@@ -117,3 +117,41 @@ def test_fits_run_on_tbb_where_the_wheel_is_installed(before, layer, expected):
         pytest.skip(f"Numba's {layer} threading layer is not available here")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == expected.split()
+
+
+def _library_in(folder):
+    folder.mkdir(parents=True)
+    (folder / "libtbb.so.12").write_bytes(b"")
+    return str(folder / "libtbb.so.12")
+
+
+@pytest.mark.parametrize("in_venv", [True, False], ids=["venv", "no-venv"])
+def test_the_wheels_tbb_library_comes_before_a_system_one(in_venv, tmp_path, monkeypatch):
+    """In a virtual environment its lib/ folder holds the wheel's library;
+    outside one, sys.prefix/lib may be the system's folder, and the wheel's
+    own list of files says where its library is."""
+    from importlib import metadata
+
+    import fastnmf._jit
+
+    prefix_library = _library_in(tmp_path / "prefix" / "lib")
+    wheel_library = _library_in(tmp_path / "user" / "lib")
+
+    class File:
+        name = "libtbb.so.12"
+
+        def locate(self):
+            return wheel_library
+
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path / ("base" if in_venv else "prefix")))
+    monkeypatch.setattr(metadata, "files", lambda name: [File()])
+    assert fastnmf._jit._pip_tbb_library() == (prefix_library if in_venv else wheel_library)
+
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "files", not_installed)  # a conda environment's TBB, say
+    assert fastnmf._jit._pip_tbb_library() == prefix_library
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "nowhere"))
+    assert fastnmf._jit._pip_tbb_library() is None

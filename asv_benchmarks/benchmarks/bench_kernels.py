@@ -485,9 +485,10 @@ class ObjectiveGram(GramProducts):
 
 class DenseHALSProducts:
     """``row_block_products``: V H^T (side "W") and V^T W (side "H") for a
-    dense V, as dense HALS makes them from ``HALS_BLOCKED_MIN_WORK`` on:
-    single-threaded BLAS calls on blocks of rows from Numba's threads, with
-    BLAS held to one thread for the call (``DenseTerms._products``)."""
+    dense V, as dense HALS makes them from ``HALS_BLOCKED_MIN_WORK`` on, and
+    at any size above r = 12 (``ROW_DOTS_MAX_RANK``): single-threaded BLAS
+    calls on blocks of rows from Numba's threads, with BLAS held to one
+    thread for the call (``DenseTerms._products``)."""
 
     params = [SIZES, ["W", "H"], DTYPES, RANKS, THREADS]
     param_names = ["size", "side", "dtype", "r", "n_threads"]
