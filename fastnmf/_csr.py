@@ -4,14 +4,68 @@ blocks), and the kernels' calls by column blocks (:func:`csr_product`,
 :func:`sampled_numerator`, :func:`observed_terms`), which the sparse layouts
 of :mod:`fastnmf._terms` build their terms from."""
 
+import os
+
 import numpy as np
 
 from . import _kernels as K
 from ._chunks import balanced_row_chunks
 from ._jit import read_only
 
-BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block; a B of this size or less is gathered from whole
+LARGE_L2_BYTES = 2 << 20  # a core's L2 cache from which factors are split at LARGE_L2_BLOCK_BYTES
+LARGE_L2_BLOCK_BYTES = 5 << 19  # 2.5 MiB of B's rows per column block, with LARGE_L2_BYTES of L2 or more
+SMALL_L2_BLOCK_BYTES = 8 << 20  # 8 MiB, with less
 MAX_BLOCKS = 32
+CACHE_FOLDER = "/sys/devices/system/cpu/cpu0/cache"  # where Linux describes the first core's caches
+
+
+def level2_cache_bytes(folder=CACHE_FOLDER):
+    """The size of a core's level-2 cache in bytes, as Linux describes it
+    (``index*/level`` and ``index*/size`` under ``folder``, the size as
+    ``"1024K"``), or None where it is not known (another system, a
+    virtual machine that does not say)."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return None
+    for entry in sorted(entries):
+        try:
+            with open(os.path.join(folder, entry, "level")) as level:
+                if level.read().strip() != "2":
+                    continue
+            with open(os.path.join(folder, entry, "size")) as size:
+                text = size.read().strip().upper()
+        except OSError:
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text[:-1] if text[-1:] in "KMG" else text
+        if digits.isdigit() and int(digits) > 0:
+            return int(digits) * scale
+    return None
+
+
+def block_bytes(level2):
+    """The most bytes of B's rows per column block (:func:`column_blocks`)
+    on a processor with ``level2`` bytes of L2 cache per core (None: not
+    known): 2.5 MiB where a core has 2 MiB of L2 or more, or where its L2 is
+    not known; 8 MiB where it has less. Measured on the Intel Xeon of
+    docs/performance.md (2 MiB of L2 per core), blocks of 2.5 MiB made the
+    CSR kernels 1.08-1.84x faster on one thread than the 8 MiB rule,
+    0.96-1.87x on two. On the AMD EPYC (Zen 4, 1 MiB of L2 per core, 32 MiB
+    of L3) they made the masked kernel slower at r = 50: each call alone,
+    2 threads, blocks of 8 MiB 1.12-1.38x faster on the 3M matrix (masked
+    Frobenius and KL, both sides, float32 and float64) and 1.07-1.27x on
+    the 0.5M matrix's W side in float64, the sparse product 0.96-1.26x;
+    where it loses, the 3M matrix's W side at r = 10 in float64 (a 4 MB
+    factor, 2 blocks against 1), the product 0.80-1.01x, the KL numerator
+    and the masked kernel 0.88-1.12x (docs/kernel_log.md, "Column blocks
+    by the size of the L2 cache")."""
+    if level2 is None or level2 >= LARGE_L2_BYTES:
+        return LARGE_L2_BLOCK_BYTES
+    return SMALL_L2_BLOCK_BYTES
+
+
+BLOCK_BYTES = block_bytes(level2_cache_bytes())  # a B of this size or less is gathered from whole
 
 
 def column_blocks(n_cols, r, itemsize):
@@ -24,14 +78,9 @@ def column_blocks(n_cols, r, itemsize):
     memory. Taking X one column block at a time over all rows keeps the
     slice of B being gathered in cache. Measured, one thread, the W side of
     the 3M matrix (B = H^T, 50,000 rows): r = 50, 1.9-2.4x faster with 4 or
-    8 blocks (float32 and float64). Factors of 2.5 to 8 MiB were gathered
-    whole until 2026-12-07 (a 4 MB float64 factor, r = 10, had been 0.87x
-    as fast in blocks on a processor with 32 MiB of L3 per 8 cores); on the
-    Intel Xeon of docs/performance.md (2 MiB of L2 per core) blocks made
-    the CSR kernels 1.08-1.84x faster there on one thread, 0.96-1.87x on
-    two (docs/kernel_log.md, "Column blocks from 2.5 MiB"). The split is
-    made once per fit (:meth:`CSRMatrix.split_columns`): 20-33 ms for a side
-    of the 3M matrix.
+    8 blocks (float32 and float64). How large a block is depends on the
+    core's L2 cache (:func:`block_bytes`). The split is made once per fit
+    (:meth:`CSRMatrix.split_columns`): 20-33 ms for a side of the 3M matrix.
     """
     size = n_cols * r * itemsize
     count = min(MAX_BLOCKS, max(1, -(-size // BLOCK_BYTES)))

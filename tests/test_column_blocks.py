@@ -93,6 +93,49 @@ def test_column_blocks_split_only_large_factors():
     assert len(column_blocks(50_000, 50, 8)) - 1 == -(-50_000 * 50 * 8 // BLOCK_BYTES)
 
 
+
+def _cache_folder(root, caches):
+    """A folder laid out as Linux's description of a core's caches: one
+    ``index<k>`` per (level, size) of ``caches``."""
+    for k, (level, size) in enumerate(caches):
+        entry = root / f"index{k}"
+        entry.mkdir()
+        (entry / "level").write_text(f"{level}\n")
+        (entry / "size").write_text(f"{size}\n")
+    return str(root)
+
+
+@pytest.mark.parametrize(
+    "caches, expected",
+    [
+        ([(1, "32K"), (1, "32K"), (2, "1024K"), (3, "32768K")], 1 << 20),  # the AMD EPYC (Zen 4)
+        ([(1, "48K"), (2, "2M"), (3, "32M")], 2 << 20),
+        ([(1, "32K"), (3, "32768K")], None),  # no level 2
+        ([(2, "")], None),  # an empty size
+        ([(2, "lots")], None),
+    ],
+)
+def test_level2_cache_bytes_reads_linux_cache_description(tmp_path, caches, expected):
+    from fastnmf._csr import level2_cache_bytes
+
+    assert level2_cache_bytes(_cache_folder(tmp_path, caches)) == expected
+
+
+def test_level2_cache_bytes_is_none_without_a_description(tmp_path):
+    from fastnmf._csr import level2_cache_bytes
+
+    assert level2_cache_bytes(str(tmp_path / "missing")) is None
+
+
+def test_block_bytes_follow_the_level2_cache():
+    """Blocks of 2.5 MiB with 2 MiB of L2 or more per core (or an L2 not
+    known), 8 MiB with less; the module's BLOCK_BYTES is this machine's."""
+    from fastnmf import _csr
+
+    assert _csr.block_bytes(None) == _csr.block_bytes(2 << 20) == _csr.block_bytes(32 << 20) == 5 << 19
+    assert _csr.block_bytes(1 << 20) == _csr.block_bytes(256 << 10) == 8 << 20
+    assert _csr.BLOCK_BYTES == _csr.block_bytes(_csr.level2_cache_bytes())
+
 BLOCKED_FITS = {
     "frobenius-mu": dict(solver="mu"),
     "frobenius-hals": dict(solver="hals"),
