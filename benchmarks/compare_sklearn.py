@@ -118,6 +118,18 @@ _VECTOR_FLAGS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse
 _VECTOR_NAMES = ", ".join(label for _, label in _VECTOR_FLAGS)
 
 
+def cache_description():
+    """The L2 cache per core that fastnmf read, and the factor size from which
+    its sparse kernels gather by column blocks, which follows it
+    (:func:`fastnmf._csr.block_bytes`): the same code splits differently on
+    processors with less than 2 MiB of L2."""
+    from fastnmf._csr import BLOCK_BYTES, level2_cache_bytes
+
+    level2 = level2_cache_bytes()
+    cache = "L2 per core not known" if level2 is None else f"L2 {level2 / 2**20:g} MiB per core"
+    return f"{cache}; factors over {BLOCK_BYTES / 2**20:g} MiB gathered by column blocks"
+
+
 def machine_description(threads):
     """Lines that say what ran the benchmark: CPU, cores, load, versions,
     BLAS and Numba threading."""
@@ -129,6 +141,7 @@ def machine_description(threads):
         f"CPU: {cpu_model()}; {os.cpu_count()} logical cores"
         + (f", {len(os.sched_getaffinity(0))} usable" if hasattr(os, "sched_getaffinity") else "")
         + f"; Numba compiles for {compile_target()}",
+        cache_description(),
         f"load average (1, 5, 15 min) at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"Python {platform.python_version()}; numpy {np.__version__}; scipy {scipy.__version__}; "
         f"numba {numba.__version__}; fastnmf {fastnmf.__version__}; "

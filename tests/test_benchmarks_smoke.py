@@ -222,6 +222,21 @@ def test_the_header_names_the_cpu_numba_compiles_for(scripts, monkeypatch, fresh
     assert compare.compile_target() == "generic (vector instructions not known)"
 
 
+def test_the_header_says_the_l2_cache_and_the_column_blocks(scripts, monkeypatch):
+    """Column blocks depend on the L2 cache (fastnmf._csr.block_bytes), so
+    the header says which the run had."""
+    import fastnmf._csr as csr
+
+    compare = scripts("compare_sklearn")
+    assert compare.cache_description() in compare.machine_description(1)
+    monkeypatch.setattr(csr, "level2_cache_bytes", lambda: 1 << 20)
+    monkeypatch.setattr(csr, "BLOCK_BYTES", 8 << 20)
+    assert compare.cache_description() == "L2 1 MiB per core; factors over 8 MiB gathered by column blocks"
+    monkeypatch.setattr(csr, "level2_cache_bytes", lambda: None)
+    monkeypatch.setattr(csr, "BLOCK_BYTES", 5 << 19)
+    assert compare.cache_description() == "L2 per core not known; factors over 2.5 MiB gathered by column blocks"
+
+
 def test_compare_sklearn_gives_the_median_over_several_inits(scripts, capsys):
     pytest.importorskip("sklearn")
     compare = scripts("compare_sklearn")

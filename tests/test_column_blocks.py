@@ -93,7 +93,6 @@ def test_column_blocks_split_only_large_factors():
     assert len(column_blocks(50_000, 50, 8)) - 1 == -(-50_000 * 50 * 8 // BLOCK_BYTES)
 
 
-
 def _cache_folder(root, caches):
     """A folder laid out as Linux's description of a core's caches: one
     ``index<k>`` per (level, size) of ``caches``."""
@@ -135,6 +134,7 @@ def test_block_bytes_follow_the_level2_cache():
     assert _csr.block_bytes(None) == _csr.block_bytes(2 << 20) == _csr.block_bytes(32 << 20) == 5 << 19
     assert _csr.block_bytes(1 << 20) == _csr.block_bytes(256 << 10) == 8 << 20
     assert _csr.BLOCK_BYTES == _csr.block_bytes(_csr.level2_cache_bytes())
+
 
 BLOCKED_FITS = {
     "frobenius-mu": dict(solver="mu"),
